@@ -1,0 +1,27 @@
+"""otelmetrics: production-grade OpenTelemetry metrics for Flask and FastAPI in one call.
+
+Usage::
+
+    import otelmetrics
+    otelmetrics.configure(service_name="orders-api")   # optional: env alone works too
+    otelmetrics.instrument(app)                        # Flask or FastAPI/Starlette
+
+Framework entry points: :class:`otelmetrics.flask.OtelMetrics` (``init_app``) and
+:func:`otelmetrics.fastapi.instrument_app` / ``OtelMetricsMiddleware``.
+"""
+
+from otelmetrics.gauges import observable_gauge
+from otelmetrics.instrument import instrument, uninstrument
+from otelmetrics.settings import Settings
+from otelmetrics.setup import VERSION as __version__
+from otelmetrics.setup import MetricsHandle, configure
+
+__all__ = [
+    "MetricsHandle",
+    "Settings",
+    "__version__",
+    "configure",
+    "instrument",
+    "observable_gauge",
+    "uninstrument",
+]

@@ -1,0 +1,3 @@
+from otelmetrics.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,119 @@
+"""Reader factories: one small function per exporter choice.
+
+Each takes :class:`~otelmetrics.settings.Settings` and returns an SDK ``MetricReader``. Every
+argument is passed explicitly, so the SDK's own environment lookups never override a kwarg.
+"""
+
+from __future__ import annotations
+
+from opentelemetry.exporter.prometheus import PrometheusMetricReader
+from opentelemetry.sdk.metrics import (
+    Counter,
+    Histogram,
+    ObservableCounter,
+    ObservableGauge,
+    ObservableUpDownCounter,
+    UpDownCounter,
+)
+from opentelemetry.sdk.metrics.export import (
+    AggregationTemporality,
+    ConsoleMetricExporter,
+    MetricExporter,
+    MetricReader,
+    PeriodicExportingMetricReader,
+)
+from opentelemetry.sdk.metrics.view import (
+    Aggregation,
+    ExplicitBucketHistogramAggregation,
+    ExponentialBucketHistogramAggregation,
+)
+from prometheus_client import CollectorRegistry
+
+from otelmetrics.settings import Settings
+
+_DELTA = AggregationTemporality.DELTA
+_CUMULATIVE = AggregationTemporality.CUMULATIVE
+
+
+def temporality(settings: Settings) -> dict[type, AggregationTemporality]:
+    """OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE as the SDK's per-instrument map."""
+    delta_for: tuple[type, ...] = ()
+    if settings.temporality == "delta":
+        delta_for = (Counter, Histogram, ObservableCounter)
+    elif settings.temporality == "lowmemory":
+        delta_for = (Counter, Histogram)
+    kinds = (Counter, UpDownCounter, Histogram, ObservableCounter, ObservableUpDownCounter)
+    mapping: dict[type, AggregationTemporality] = {
+        kind: _DELTA if kind in delta_for else _CUMULATIVE for kind in kinds
+    }
+    mapping[ObservableGauge] = _CUMULATIVE
+    return mapping
+
+
+def histogram_aggregation(settings: Settings) -> dict[type, Aggregation]:
+    if settings.histogram_aggregation == "base2_exponential_bucket_histogram":
+        return {Histogram: ExponentialBucketHistogramAggregation()}
+    return {Histogram: ExplicitBucketHistogramAggregation()}
+
+
+def otlp_exporter(settings: Settings) -> MetricExporter:
+    """The OTLP exporter for the configured protocol (gRPC or HTTP/protobuf)."""
+    headers = dict(settings.otlp_headers) or None
+    timeout = settings.otlp_timeout
+    preferred_temporality = temporality(settings)
+    preferred_aggregation = histogram_aggregation(settings)
+    if settings.otlp_protocol == "grpc":
+        from grpc import Compression
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
+            OTLPMetricExporter as GrpcExporter,
+        )
+
+        compression = {"gzip": Compression.Gzip, "deflate": Compression.Deflate}
+        return GrpcExporter(
+            endpoint=settings.otlp_metrics_endpoint
+            or settings.otlp_endpoint
+            or "http://localhost:4317",
+            compression=compression.get(settings.otlp_compression, Compression.NoCompression),
+            headers=headers,
+            timeout=timeout,
+            preferred_temporality=preferred_temporality,
+            preferred_aggregation=preferred_aggregation,
+        )
+    from opentelemetry.exporter.otlp.proto.http import Compression as HttpCompression
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
+        OTLPMetricExporter as HttpExporter,
+    )
+
+    return HttpExporter(
+        endpoint=otlp_http_url(settings),
+        compression=HttpCompression(settings.otlp_compression),
+        headers=headers,
+        timeout=timeout,
+        preferred_temporality=preferred_temporality,
+        preferred_aggregation=preferred_aggregation,
+    )
+
+
+def otlp_http_url(settings: Settings) -> str:
+    """The generic endpoint gets ``/v1/metrics`` appended; a metrics-specific one is as given."""
+    if settings.otlp_metrics_endpoint:
+        return settings.otlp_metrics_endpoint
+    return (settings.otlp_endpoint or "http://localhost:4318").rstrip("/") + "/v1/metrics"
+
+
+def periodic(exporter: MetricExporter, settings: Settings) -> MetricReader:
+    return PeriodicExportingMetricReader(
+        exporter,
+        export_interval_millis=settings.export_interval * 1000,
+        export_timeout_millis=settings.export_timeout * 1000,
+    )
+
+
+def console_reader(settings: Settings) -> MetricReader:
+    return periodic(ConsoleMetricExporter(), settings)
+
+
+def prometheus_reader() -> tuple[MetricReader, CollectorRegistry]:
+    """A Prometheus reader on a private registry (each handle scrapes only its own data)."""
+    registry = CollectorRegistry(auto_describe=True)
+    return PrometheusMetricReader(registry=registry), registry

@@ -1,0 +1,268 @@
+"""Settings: the one place that reads the environment.
+
+A keyword argument wins, then the environment variable, then the default::
+
+    settings = Settings.from_env(service_name="orders-api")   # kwarg beats OTEL_SERVICE_NAME
+    settings = Settings.from_env(environ={"OTEL_SERVICE_NAME": "x"})  # tests pass their own env
+
+Standard ``OTEL_*`` variables keep their specified meaning; project-only settings use the
+``OTELMETRICS_`` prefix. Every value is validated here, so a bad value fails at setup with the
+variable name, the bad value and the fix in the message.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+__all__ = ["Settings"]
+
+EXPORTERS = frozenset({"otlp", "prometheus", "console", "none"})
+PROTOCOLS = frozenset({"grpc", "http/protobuf"})
+TEMPORALITIES = frozenset({"cumulative", "delta", "lowmemory"})
+HISTOGRAM_AGGREGATIONS = frozenset(
+    {"explicit_bucket_histogram", "base2_exponential_bucket_histogram"}
+)
+COMPRESSIONS = frozenset({"none", "gzip", "deflate"})
+TRACE_EXPORTERS = frozenset({"otlp", "console", "none"})
+
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off", ""})
+
+
+def _parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError("expected true or false")
+
+
+def _parse_list(raw: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def _parse_pairs(raw: str) -> dict[str, str]:
+    """Parse ``k1=v1,k2=v2`` (W3C baggage style, values percent-decoded)."""
+    pairs = {}
+    for item in _parse_list(raw):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"{item!r} is not key=value")
+        pairs[key.strip()] = unquote(value.strip())
+    return pairs
+
+
+def _parse_millis(raw: str) -> float:
+    return float(raw) / 1000.0
+
+
+def _lower(raw: str) -> str:
+    return raw.strip().lower()
+
+
+@dataclass(frozen=True)
+class _Var:
+    names: tuple[str, ...]  # first present wins: signal-specific before generic
+    parse: Callable[[str], Any]
+
+
+def _var(*names: str, parse: Callable[[str], Any] = str.strip) -> dict[str, Any]:
+    return {"env": _Var(names, parse)}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated configuration for :func:`otelmetrics.configure`.
+
+    Each field names its environment variable(s) in ``metadata["env"]``; the README's
+    configuration table lists them all.
+    """
+
+    sdk_disabled: bool = field(default=False, metadata=_var("OTEL_SDK_DISABLED", parse=_parse_bool))
+    service_name: str | None = field(default=None, metadata=_var("OTEL_SERVICE_NAME"))
+    service_version: str | None = field(default=None, metadata=_var("OTELMETRICS_SERVICE_VERSION"))
+    environment: str | None = field(default=None, metadata=_var("OTELMETRICS_ENVIRONMENT"))
+    resource_attributes: Mapping[str, str] = field(
+        default_factory=dict, metadata=_var("OTEL_RESOURCE_ATTRIBUTES", parse=_parse_pairs)
+    )
+    exporters: tuple[str, ...] | None = field(
+        default=None, metadata=_var("OTEL_METRICS_EXPORTER", parse=_parse_list)
+    )
+    otlp_endpoint: str | None = field(default=None, metadata=_var("OTEL_EXPORTER_OTLP_ENDPOINT"))
+    otlp_metrics_endpoint: str | None = field(
+        default=None, metadata=_var("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
+    )
+    otlp_protocol: str = field(
+        default="http/protobuf",
+        metadata=_var(
+            "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL", parse=_lower
+        ),
+    )
+    otlp_headers: Mapping[str, str] = field(
+        default_factory=dict,
+        metadata=_var(
+            "OTEL_EXPORTER_OTLP_METRICS_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS", parse=_parse_pairs
+        ),
+    )
+    otlp_timeout: float = field(
+        default=10.0,
+        metadata=_var(
+            "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT", parse=_parse_millis
+        ),
+    )
+    otlp_compression: str = field(
+        default="none",
+        metadata=_var(
+            "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION", parse=_lower
+        ),
+    )
+    temporality: str = field(
+        default="cumulative",
+        metadata=_var("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", parse=_lower),
+    )
+    histogram_aggregation: str = field(
+        default="explicit_bucket_histogram",
+        metadata=_var("OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION", parse=_lower),
+    )
+    export_interval: float = field(
+        default=60.0, metadata=_var("OTEL_METRIC_EXPORT_INTERVAL", parse=_parse_millis)
+    )
+    export_timeout: float = field(
+        default=30.0, metadata=_var("OTEL_METRIC_EXPORT_TIMEOUT", parse=_parse_millis)
+    )
+    prometheus_host: str = field(
+        default="localhost", metadata=_var("OTEL_EXPORTER_PROMETHEUS_HOST")
+    )
+    prometheus_port: int | None = field(
+        default=None, metadata=_var("OTEL_EXPORTER_PROMETHEUS_PORT", parse=int)
+    )
+    metrics_path: str = field(default="/metrics", metadata=_var("OTELMETRICS_METRICS_PATH"))
+    metrics_token: str | None = field(default=None, metadata=_var("OTELMETRICS_METRICS_TOKEN"))
+    metrics_public: bool = field(
+        default=False, metadata=_var("OTELMETRICS_METRICS_PUBLIC", parse=_parse_bool)
+    )
+    excluded_urls: tuple[str, ...] | None = field(
+        default=None, metadata=_var("OTELMETRICS_EXCLUDED_URLS", parse=_parse_list)
+    )
+    cardinality_limit: int = field(
+        default=2000, metadata=_var("OTELMETRICS_CARDINALITY_LIMIT", parse=int)
+    )
+    process_metrics: bool = field(
+        default=True, metadata=_var("OTELMETRICS_PROCESS_METRICS", parse=_parse_bool)
+    )
+    system_metrics: bool = field(
+        default=False, metadata=_var("OTELMETRICS_SYSTEM_METRICS", parse=_parse_bool)
+    )
+    traces_exporter: str = field(
+        default="none", metadata=_var("OTEL_TRACES_EXPORTER", parse=_lower)
+    )
+    shutdown_timeout: float = field(
+        default=5.0, metadata=_var("OTELMETRICS_SHUTDOWN_TIMEOUT", parse=float)
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from keyword overrides, then ``environ``, then defaults.
+
+        Args:
+            environ: The environment to read; ``os.environ`` when omitted.
+            **overrides: Field values that win over the environment. ``None`` means "not given".
+
+        Raises:
+            TypeError: An override names no setting.
+            ValueError: A value is invalid; the message names the variable and the fix.
+        """
+        env = os.environ if environ is None else environ
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(overrides) - set(known))
+        if unknown:
+            raise TypeError(f"unknown otelmetrics setting(s) {unknown}; valid: {sorted(known)}")
+        values = {}
+        for name, spec in known.items():
+            if overrides.get(name) is not None:
+                values[name] = overrides[name]
+            elif (parsed := _from_environ(spec.metadata["env"], env)) is not None:
+                values[name] = parsed
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    @property
+    def resolved_exporters(self) -> tuple[str, ...]:
+        """The exporters to build: explicit ones, else the embedded default.
+
+        With nothing configured only the in-app Prometheus endpoint runs, so nothing points at
+        a service that is not there; an OTLP endpoint turns OTLP export on as well.
+        """
+        if self.sdk_disabled:
+            return ()
+        if self.exporters is not None:
+            return tuple(e for e in self.exporters if e != "none")
+        wants_otlp = self.otlp_endpoint or self.otlp_metrics_endpoint
+        return ("prometheus", "otlp") if wants_otlp else ("prometheus",)
+
+    @property
+    def resolved_excluded_urls(self) -> tuple[str, ...]:
+        """Paths kept out of the HTTP metrics: given ones, else the metrics endpoint itself."""
+        return self.excluded_urls if self.excluded_urls is not None else (self.metrics_path,)
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the setting and the fix for the first bad value."""
+        for name, allowed in _CHOICES.items():
+            values = getattr(self, name)
+            if values is None:
+                continue
+            for value in values if isinstance(values, tuple) else (values,):
+                if value not in allowed:
+                    raise _invalid(name, value, f"use one of {sorted(allowed)}")
+        for name in ("export_interval", "export_timeout", "otlp_timeout", "shutdown_timeout"):
+            if not getattr(self, name) > 0:
+                raise _invalid(name, getattr(self, name), "use a positive number")
+        if self.cardinality_limit < 2:
+            raise _invalid("cardinality_limit", self.cardinality_limit, "use 2 or more")
+        if self.prometheus_port is not None and not 0 <= self.prometheus_port <= 65535:
+            raise _invalid("prometheus_port", self.prometheus_port, "use a port 0..65535")
+        if not self.metrics_path.startswith("/"):
+            raise _invalid("metrics_path", self.metrics_path, "start the path with '/'")
+        for name in ("otlp_endpoint", "otlp_metrics_endpoint"):
+            if getattr(self, name) is not None:
+                _check_endpoint(name, getattr(self, name))
+
+
+_CHOICES: dict[str, frozenset[str]] = {
+    "exporters": EXPORTERS,
+    "otlp_protocol": PROTOCOLS,
+    "otlp_compression": COMPRESSIONS,
+    "temporality": TEMPORALITIES,
+    "histogram_aggregation": HISTOGRAM_AGGREGATIONS,
+    "traces_exporter": TRACE_EXPORTERS,
+}
+
+
+def _from_environ(var: _Var, env: Mapping[str, str]) -> Any:
+    for name in var.names:
+        raw = env.get(name)
+        if raw is None or not raw.strip():
+            continue
+        try:
+            return var.parse(raw)
+        except ValueError as exc:
+            raise ValueError(f"{name}={raw!r} is invalid: {exc}") from None
+    return None
+
+
+def _invalid(name: str, value: object, fix: str) -> ValueError:
+    spec = next(f for f in fields(Settings) if f.name == name)
+    env_names = " or ".join(spec.metadata["env"].names)
+    return ValueError(f"otelmetrics setting {name} (env {env_names}) = {value!r} is invalid: {fix}")
+
+
+def _check_endpoint(name: str, endpoint: str) -> None:
+    parts = urlsplit(endpoint)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise _invalid(name, endpoint, "give a URL such as http://localhost:4318 (scheme and host)")
