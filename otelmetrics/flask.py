@@ -24,7 +24,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from flask import Flask, Response, got_request_exception, request
+from flask import Flask, Response, current_app, got_request_exception, request
 
 from otelmetrics import prometheus, tracing
 from otelmetrics.http import HttpServerMetrics, normalize_method
@@ -37,6 +37,7 @@ _logger = logging.getLogger(__name__)
 _RESULT = "otelmetrics.result"
 _ERROR = "otelmetrics.error"
 EXTENSION = "otelmetrics"
+METRICS_ENDPOINT = "otelmetrics_metrics"
 
 
 class OtelMetrics:
@@ -67,7 +68,8 @@ class OtelMetrics:
 
     @staticmethod
     def uninstrument_app(app: Flask) -> None:
-        """Undo :meth:`init_app`; the ``/metrics`` rule stays but answers 404."""
+        """Undo :meth:`init_app`; the ``/metrics`` rule stays (Flask cannot remove rules) but
+        answers 404 until the app is instrumented again."""
         state = app.extensions.pop(EXTENSION, None)
         if state is not None:
             state.uninstall()
@@ -78,7 +80,6 @@ class _AppState:
         self.app = app
         self.handle = handle
         self.settings = settings
-        self.installed = False
         self.record = not tracing.auto_instrumented(app)
         self.middleware = _Middleware(app.wsgi_app, self)
 
@@ -91,16 +92,17 @@ class _AppState:
         app = self.app
         if self.record:
             app.wsgi_app = self.middleware  # type: ignore[method-assign]
-            app.after_request(self.after_request)
+            # Direct list access: re-instrumenting after the first request must work too.
+            app.after_request_funcs.setdefault(None, []).append(self.after_request)
             got_request_exception.connect(_note_exception, app, weak=False)
         else:
             _logger.info(
                 "otelmetrics: %r is auto-instrumented; its HTTP metrics stay there", app.name
             )
-        if "prometheus" in self.settings.resolved_exporters:
-            app.add_url_rule(self.settings.metrics_path, "otelmetrics_metrics", self.metrics_view)
+        wants_endpoint = "prometheus" in self.settings.resolved_exporters
+        if wants_endpoint and METRICS_ENDPOINT not in app.view_functions:
+            app.add_url_rule(self.settings.metrics_path, METRICS_ENDPOINT, _metrics_view)
         tracing.add_spans(app, "flask", self.settings)
-        self.installed = True
 
     def uninstall(self) -> None:
         app = self.app
@@ -109,7 +111,6 @@ class _AppState:
             app.after_request_funcs[None].remove(self.after_request)
             got_request_exception.disconnect(_note_exception, app)
         tracing.remove_spans(app, "flask")
-        self.installed = False
 
     def after_request(self, response: Response) -> Response:
         rule = request.url_rule
@@ -121,16 +122,18 @@ class _AppState:
         )
         return response
 
-    def metrics_view(self) -> Response:
-        if not self.installed:
-            return Response(status=404)
-        status, body, content_type = prometheus.scrape(
-            self.resolve(),
-            request.remote_addr,
-            request.headers.get("Authorization"),
-            request.headers.get("Accept"),
-        )
-        return Response(body, status, content_type=content_type)
+
+def _metrics_view() -> Response:
+    state = current_app.extensions.get(EXTENSION)
+    if state is None:
+        return Response(status=404)
+    status, body, content_type = prometheus.scrape(
+        state.resolve(),
+        request.remote_addr,
+        request.headers.get("Authorization"),
+        request.headers.get("Accept"),
+    )
+    return Response(body, status, content_type=content_type)
 
 
 def _note_exception(sender: Flask, exception: BaseException, **_: Any) -> None:

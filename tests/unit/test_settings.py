@@ -1,0 +1,99 @@
+import pytest
+
+from otelmetrics.readers import otlp_http_url, temporality
+from otelmetrics.settings import Settings
+
+
+def test_kwarg_beats_env_beats_default():
+    env = {"OTEL_SERVICE_NAME": "from-env", "OTEL_METRIC_EXPORT_INTERVAL": "5000"}
+    assert Settings.from_env(env, service_name="from-kwarg").service_name == "from-kwarg"
+    assert Settings.from_env(env).service_name == "from-env"
+    assert Settings.from_env({}).service_name is None
+    assert Settings.from_env(env).export_interval == 5.0
+    assert Settings.from_env({}).export_interval == 60.0
+
+
+def test_signal_specific_variables_win_over_generic():
+    env = {
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+        "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL": "http/protobuf",
+        "OTEL_EXPORTER_OTLP_TIMEOUT": "1000",
+        "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT": "2500",
+        "OTEL_EXPORTER_OTLP_HEADERS": "a=1",
+        "OTEL_EXPORTER_OTLP_METRICS_HEADERS": "api-key=secret%20value,b=2",
+    }
+    settings = Settings.from_env(env)
+    assert settings.otlp_protocol == "http/protobuf"
+    assert settings.otlp_timeout == 2.5
+    assert settings.otlp_headers == {"api-key": "secret value", "b": "2"}
+
+
+def test_otlp_http_url_appends_path_only_for_the_generic_endpoint():
+    generic = Settings.from_env({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318/"})
+    assert otlp_http_url(generic) == "http://collector:4318/v1/metrics"
+    specific = Settings.from_env({"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "http://x:1/custom"})
+    assert otlp_http_url(specific) == "http://x:1/custom"
+
+
+def test_embedded_default_exports_nothing_remote():
+    assert Settings.from_env({}).resolved_exporters == ("prometheus",)
+    with_endpoint = Settings.from_env({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318"})
+    assert with_endpoint.resolved_exporters == ("prometheus", "otlp")
+    explicit = Settings.from_env({"OTEL_METRICS_EXPORTER": "otlp,console"})
+    assert explicit.resolved_exporters == ("otlp", "console")
+    assert Settings.from_env({"OTEL_METRICS_EXPORTER": "none"}).resolved_exporters == ()
+    assert Settings.from_env({"OTEL_SDK_DISABLED": "true"}).resolved_exporters == ()
+
+
+def test_resource_attributes_are_parsed():
+    env = {"OTEL_RESOURCE_ATTRIBUTES": "deployment.environment.name=prod, team=desk"}
+    assert Settings.from_env(env).resource_attributes == {
+        "deployment.environment.name": "prod",
+        "team": "desk",
+    }
+
+
+def test_excluded_urls_default_to_the_metrics_path():
+    assert Settings.from_env({}).resolved_excluded_urls == ("/metrics",)
+    env = {"OTELMETRICS_METRICS_PATH": "/prom", "OTELMETRICS_EXCLUDED_URLS": "/health,/static/*"}
+    assert Settings.from_env(env).resolved_excluded_urls == ("/health", "/static/*")
+
+
+def test_temporality_preference_maps_per_instrument():
+    from opentelemetry.sdk.metrics import Counter, Histogram, UpDownCounter
+    from opentelemetry.sdk.metrics.export import AggregationTemporality as T
+
+    delta = temporality(
+        Settings.from_env({"OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "DELTA"})
+    )
+    assert (delta[Counter], delta[Histogram], delta[UpDownCounter]) == (
+        T.DELTA,
+        T.DELTA,
+        T.CUMULATIVE,
+    )
+    cumulative = temporality(Settings.from_env({}))
+    assert set(cumulative.values()) == {T.CUMULATIVE}
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"OTEL_METRICS_EXPORTER": "otlp,zipkin"}, "OTEL_METRICS_EXPORTER"),
+        ({"OTEL_EXPORTER_OTLP_PROTOCOL": "thrift"}, "OTEL_EXPORTER_OTLP_PROTOCOL"),
+        ({"OTEL_METRIC_EXPORT_INTERVAL": "soon"}, "OTEL_METRIC_EXPORT_INTERVAL='soon'"),
+        ({"OTEL_METRIC_EXPORT_INTERVAL": "0"}, "use a positive number"),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318"}, "scheme and host"),
+        ({"OTEL_SDK_DISABLED": "maybe"}, "OTEL_SDK_DISABLED"),
+        ({"OTELMETRICS_CARDINALITY_LIMIT": "1"}, "use 2 or more"),
+        ({"OTEL_RESOURCE_ATTRIBUTES": "novalue"}, "key=value"),
+        ({"OTELMETRICS_METRICS_PATH": "metrics"}, "start the path with '/'"),
+    ],
+)
+def test_invalid_values_fail_loudly_with_the_fix(env, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace("?", r"\?")):
+        Settings.from_env(env)
+
+
+def test_unknown_kwarg_is_a_type_error():
+    with pytest.raises(TypeError, match="servce_name"):
+        Settings.from_env({}, servce_name="typo")
