@@ -207,10 +207,21 @@ def merge(
     groups = list(data.resource_metrics) if data is not None else []
     if lean is not None:
         if groups:
-            first = groups[0]
-            groups[0] = dataclasses.replace(first, scope_metrics=[*first.scope_metrics, lean])
+            groups[0] = dataclasses.replace(
+                groups[0], scope_metrics=_join(groups[0].scope_metrics, lean)
+            )
         else:
             groups.append(ResourceMetrics(resource, [lean], ""))
     if not groups:
         return None
     return MetricsData([dataclasses.replace(group, resource=resource) for group in groups])
+
+
+def _join(scopes: Sequence[ScopeMetrics], lean: ScopeMetrics) -> list[ScopeMetrics]:
+    """Add ``lean`` to the scope of the same name (encoders keep one entry per scope)."""
+    joined = list(scopes)
+    for i, scope in enumerate(joined):
+        if scope.scope == lean.scope:
+            joined[i] = dataclasses.replace(scope, metrics=[*scope.metrics, *lean.metrics])
+            return joined
+    return [*joined, lean]

@@ -6,6 +6,8 @@ argument is passed explicitly, so the SDK's own environment lookups never overri
 
 from __future__ import annotations
 
+import sys
+
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from opentelemetry.sdk.metrics import (
     Counter,
@@ -110,7 +112,7 @@ def periodic(exporter: MetricExporter, settings: Settings) -> MetricReader:
 
 
 def console_reader(settings: Settings) -> MetricReader:
-    return periodic(ConsoleMetricExporter(), settings)
+    return periodic(ConsoleMetricExporter(out=sys.stdout), settings)  # today's stdout
 
 
 def prometheus_reader() -> tuple[MetricReader, CollectorRegistry]:
