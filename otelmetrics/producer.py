@@ -162,25 +162,28 @@ def _subtract_range(
 
 
 def _point(attributes: dict[str, Any], start: int, now: int, value: Any, delta: bool) -> Any:
-    # min/max are None in delta points (the interval's extremes are unknown); the OTLP encoder
-    # then leaves those optional fields unset.
-    times: dict[str, Any] = {
+    common: dict[str, Any] = {
         "attributes": attributes,
         "start_time_unix_nano": start,
         "time_unix_nano": now,
     }
+    if not isinstance(value, ExplicitSnapshot | ExpSnapshot):
+        return NumberDataPoint(**common, value=value)
+    # min/max are None in delta points (the interval's extremes are unknown); the OTLP encoder
+    # then leaves those optional fields unset.
+    common.update(count=value.n, sum=value.total, min=value.min, max=value.max)
     if isinstance(value, ExplicitSnapshot):
         return HistogramDataPoint(
-            **times, count=value.n, sum=value.total, bucket_counts=value.counts,
-            explicit_bounds=value.bounds, min=value.min, max=value.max,  # type: ignore[arg-type]
-        )  # fmt: skip
-    if isinstance(value, ExpSnapshot):
-        return ExponentialHistogramDataPoint(
-            **times, count=value.n, sum=value.total, scale=value.scale,
-            zero_count=value.zero_count, positive=PointBuckets(*value.positive),
-            negative=PointBuckets(*value.negative), flags=0, min=value.min, max=value.max,  # type: ignore[arg-type]
-        )  # fmt: skip
-    return NumberDataPoint(**times, value=value)
+            **common, bucket_counts=value.counts, explicit_bounds=value.bounds
+        )
+    return ExponentialHistogramDataPoint(
+        **common,
+        scale=value.scale,
+        zero_count=value.zero_count,
+        positive=PointBuckets(*value.positive),
+        negative=PointBuckets(*value.negative),
+        flags=0,
+    )
 
 
 def attach(reader: MetricReader, producer: LeanProducer, resource: Callable[[], Resource]) -> None:
@@ -193,8 +196,9 @@ def attach(reader: MetricReader, producer: LeanProducer, resource: Callable[[], 
         raise ValueError("attach() needs a reader registered on a MeterProvider")
 
     def collect_with_lean_metrics(reader: MetricReader, timeout_millis: float = 10_000) -> Any:
-        data = collect(reader, timeout_millis=timeout_millis)  # type: ignore[call-arg]
-        return merge(data, producer, resource())  # type: ignore[arg-type]
+        # The SDK's annotation of this private callback is stale: it returns MetricsData.
+        data: Any = collect(reader, timeout_millis=timeout_millis)  # type: ignore[call-arg]
+        return merge(data, producer, resource())
 
     reader._collect = collect_with_lean_metrics
 

@@ -71,8 +71,10 @@ class Metrics:
 def metrics() -> Iterator[Metrics]:
     reader = InMemoryMetricReader()
     handle = otelmetrics.configure(
-        exporters=("prometheus",), metric_readers=[reader], set_global=False,
+        exporters=("prometheus",),
+        metric_readers=[reader],
+        set_global=False,
         service_name="test-service",
-    )  # fmt: skip
+    )
     yield Metrics(handle, reader)
     handle.shutdown()

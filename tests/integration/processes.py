@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -22,8 +23,14 @@ def free_port() -> int:
 
 def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **env}
-    return subprocess.Popen(args, cwd=ROOT, env=full_env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    return subprocess.Popen(
+        args,
+        cwd=ROOT,
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
@@ -31,8 +38,7 @@ def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 20.0)
     last: Exception | None = None
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            output = process.stdout.read().decode() if process.stdout else ""
-            raise AssertionError(f"server exited with {process.returncode}:\n{output}")
+            raise AssertionError(f"server exited with {process.returncode}:\n{stop(process)}")
         try:
             with urllib.request.urlopen(url, timeout=1) as response:
                 response.read()
@@ -51,7 +57,10 @@ def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> str:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-    return process.stdout.read().decode() if process.stdout else ""
+    if process.stdout is None:
+        return ""
+    with process.stdout:
+        return process.stdout.read().decode()
 
 
 def get(url: str) -> int:

@@ -29,10 +29,14 @@ def latest_count(received, **attributes):
 def test_otlp_export_delivers_exact_counts_and_resource(protocol, http_receiver, grpc_receiver):
     receiver = http_receiver if protocol == "http/protobuf" else grpc_receiver
     handle = otelmetrics.configure(
-        exporters=("otlp",), otlp_endpoint=receiver.endpoint, otlp_protocol=protocol,
-        otlp_headers={"api-key": "k"}, service_name="orders", environment="test",
+        exporters=("otlp",),
+        otlp_endpoint=receiver.endpoint,
+        otlp_protocol=protocol,
+        otlp_headers={"api-key": "k"},
+        service_name="orders",
+        environment="test",
         set_global=False,
-    )  # fmt: skip
+    )
     serve_requests(handle, 25)
     handle.meter_provider.force_flush()
     handle.shutdown()
@@ -46,9 +50,11 @@ def test_otlp_export_delivers_exact_counts_and_resource(protocol, http_receiver,
     assert list(point.explicit_bounds) == list(DURATION_BOUNDS)
     assert sum(point.bucket_counts) == 25
     assert attrs == {
-        "http.request.method": "GET", "http.route": "/items/<int:item_id>",
-        "http.response.status_code": 200, "url.scheme": "http",
-    }  # fmt: skip
+        "http.request.method": "GET",
+        "http.route": "/items/<int:item_id>",
+        "http.response.status_code": 200,
+        "url.scheme": "http",
+    }
     assert received.headers[-1]["api-key"] == "k"
     names = {
         m.name
@@ -62,9 +68,11 @@ def test_otlp_export_delivers_exact_counts_and_resource(protocol, http_receiver,
 
 def test_delta_temporality_exports_only_what_is_new(http_receiver):
     handle = otelmetrics.configure(
-        exporters=("otlp",), otlp_endpoint=http_receiver.endpoint, temporality="delta",
+        exporters=("otlp",),
+        otlp_endpoint=http_receiver.endpoint,
+        temporality="delta",
         set_global=False,
-    )  # fmt: skip
+    )
     serve_requests(handle, 3)
     handle.meter_provider.force_flush()
     serve_requests(handle, 2)
@@ -78,9 +86,11 @@ def test_delta_temporality_exports_only_what_is_new(http_receiver):
 
 def test_exponential_histograms_over_otlp_explicit_for_prometheus(http_receiver):
     handle = otelmetrics.configure(
-        exporters=("otlp", "prometheus"), otlp_endpoint=http_receiver.endpoint,
-        histogram_aggregation="base2_exponential_bucket_histogram", set_global=False,
-    )  # fmt: skip
+        exporters=("otlp", "prometheus"),
+        otlp_endpoint=http_receiver.endpoint,
+        histogram_aggregation="base2_exponential_bucket_histogram",
+        set_global=False,
+    )
     serve_requests(handle, 10)
     handle.meter_provider.force_flush()
     from otelmetrics import prometheus
@@ -123,9 +133,12 @@ def test_unreachable_endpoint_never_blocks_requests_and_shutdown_is_bounded(capl
     from tests.integration.processes import free_port
 
     handle = otelmetrics.configure(
-        exporters=("otlp",), otlp_endpoint=f"http://127.0.0.1:{free_port()}", export_interval=0.05,
-        otlp_timeout=30, set_global=False,
-    )  # fmt: skip
+        exporters=("otlp",),
+        otlp_endpoint=f"http://127.0.0.1:{free_port()}",
+        export_interval=0.05,
+        otlp_timeout=30,
+        set_global=False,
+    )
     started = time.monotonic()
     serve_requests(handle, 200)
     elapsed = time.monotonic() - started
@@ -144,9 +157,11 @@ def test_slow_endpoint_shutdown_is_bounded():
     listener.listen(8)  # accepts connections, never answers
     port = listener.getsockname()[1]
     handle = otelmetrics.configure(
-        exporters=("otlp",), otlp_endpoint=f"http://127.0.0.1:{port}", otlp_timeout=60,
+        exporters=("otlp",),
+        otlp_endpoint=f"http://127.0.0.1:{port}",
+        otlp_timeout=60,
         set_global=False,
-    )  # fmt: skip
+    )
     serve_requests(handle, 5)
     began = time.monotonic()
     handle.shutdown(timeout=1)

@@ -12,6 +12,9 @@ def test_all_is_sorted_and_complete():
 
 
 def test_import_does_not_import_a_framework():
-    code = "import sys, otelmetrics; print(sorted(m for m in ('flask', 'fastapi', 'starlette') if m in sys.modules))"
+    code = (
+        "import sys, otelmetrics; "
+        "print(sorted(m for m in ('flask', 'fastapi', 'starlette') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

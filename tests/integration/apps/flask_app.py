@@ -5,6 +5,7 @@
 """
 
 import sys
+import time
 
 from flask import Flask
 
@@ -16,6 +17,12 @@ app = Flask("flask_app")
 @app.get("/items/<int:item_id>")
 def item(item_id: int) -> dict[str, int]:
     return {"id": item_id}
+
+
+@app.get("/work")
+def work() -> str:
+    time.sleep(0.02)  # long enough that concurrent requests spread over workers
+    return "done"
 
 
 otelmetrics.instrument(app)

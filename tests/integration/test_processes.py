@@ -1,0 +1,153 @@
+"""Real servers: gunicorn workers, opentelemetry-instrument, the lazy default and the demo."""
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from tests.integration.processes import PYTHON, free_port, get, start, stop, wait_http
+
+DURATION = "http.server.request.duration"
+
+
+def otlp_env(receiver):
+    return {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+        "OTEL_METRIC_EXPORT_INTERVAL": "300",
+        "OTEL_SERVICE_NAME": "workers",
+    }
+
+
+def cumulative(received, name=DURATION):
+    """Sum over instances of the newest total count (summing every series of an instance)."""
+    newest = {}
+    for request in received.requests:
+        for group in request.resource_metrics:
+            instance = next(
+                a.value.string_value
+                for a in group.resource.attributes
+                if a.key == "service.instance.id"
+            )
+            for scope in group.scope_metrics:
+                for metric in scope.metrics:
+                    if metric.name == name:
+                        kind = metric.WhichOneof("data")
+                        points = getattr(metric, kind).data_points
+                        newest[instance] = sum(p.count for p in points)
+    return newest
+
+
+@pytest.mark.parametrize("preload", [False, True], ids=["per-worker-import", "preload"])
+def test_two_gunicorn_workers_have_distinct_instances_and_correct_totals(http_receiver, preload):
+    port = free_port()
+    args = [
+        PYTHON,
+        "-m",
+        "gunicorn",
+        "-w",
+        "2",
+        "-b",
+        f"127.0.0.1:{port}",
+        "-c",
+        "tests/integration/apps/gunicorn_conf.py",
+    ]
+    if preload:
+        args.append("--preload")
+    server = start([*args, "tests.integration.apps.flask_app:app"], otlp_env(http_receiver))
+    try:
+        wait_http(f"http://127.0.0.1:{port}/items/0", server)
+        with ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(get, [f"http://127.0.0.1:{port}/work"] * 119))
+        assert statuses == [200] * 119
+        sent = 120
+        http_receiver.received.wait_for(
+            lambda: (
+                sum(cumulative(http_receiver.received).values()) == sent
+                and len(cumulative(http_receiver.received)) >= 2
+            ),
+            f"{sent} requests reported by 2 workers",
+        )
+    finally:
+        output = stop(server)
+    newest = cumulative(http_receiver.received)
+    assert len(newest) == 2, (newest, output)
+    assert sum(newest.values()) == sent
+    pids = {r["process.pid"] for r, _, _ in http_receiver.received.points(DURATION)}
+    assert len(pids) == 2  # each worker reports under its own pid and instance id
+
+
+def test_under_opentelemetry_instrument_nothing_is_counted_twice(http_receiver):
+    port = free_port()
+    env = {
+        **otlp_env(http_receiver),
+        "OTEL_TRACES_EXPORTER": "none",
+        "OTEL_LOGS_EXPORTER": "none",
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+    }
+    server = start(
+        [
+            str(Path(PYTHON).parent / "opentelemetry-instrument"),
+            PYTHON,
+            "tests/integration/apps/flask_app.py",
+            str(port),
+        ],
+        env,
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/items/0", server)
+        for i in range(9):
+            get(f"http://127.0.0.1:{port}/items/{i}")
+        received = http_receiver.received
+
+        def total():
+            return sum(
+                cumulative(received, name).get(i, 0)
+                for name in ("http.server.duration", DURATION)
+                for i in cumulative(received, name)
+            )
+
+        received.wait_for(lambda: total() >= 10, "10 requests counted")
+        time.sleep(1.0)  # a second count would show up in the next exports
+        assert total() == 10
+    finally:
+        stop(server)
+
+
+def test_instrument_without_configure_configures_from_env_on_first_use():
+    port = free_port()
+    server = start(
+        [PYTHON, "tests/integration/apps/flask_app.py", str(port)],
+        {"OTEL_SERVICE_NAME": "lazy-app"},
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/items/1", server)
+        import urllib.request
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics") as response:
+            body = response.read().decode()
+    finally:
+        stop(server)
+    assert 'service_name="lazy-app"' in body
+    assert "http_server_request_duration_seconds_count{" in body
+
+
+def test_demo_serves_and_prints_urls():
+    port = free_port()
+    demo = start([PYTHON, "-m", "otelmetrics", "demo", "--port", str(port)], {})
+    try:
+        wait_http(f"http://127.0.0.1:{port}/", demo)
+        deadline = time.monotonic() + 30
+        body = ""
+        wanted = ('http_route="/api/orders/<int:order_id>"', 'error_type="RuntimeError"')
+        while time.monotonic() < deadline and not all(w in body for w in wanted):
+            import urllib.request
+
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics") as response:
+                body = response.read().decode()
+            time.sleep(0.3)
+    finally:
+        output = stop(demo)
+    assert f"http://127.0.0.1:{port}/metrics" in output
+    assert 'http_route="/api/orders/<int:order_id>"' in body  # background traffic arrived
+    assert 'error_type="RuntimeError"' in body

@@ -1,0 +1,83 @@
+import urllib.error
+import urllib.request
+
+import pytest
+from flask import Flask
+
+import otelmetrics
+from otelmetrics.prometheus import allowed
+from otelmetrics.settings import Settings
+
+
+def scrape(url, token=None):
+    request = urllib.request.Request(url)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def test_own_port_server_serves_the_same_registry():
+    handle = otelmetrics.configure(prometheus_port=0, prometheus_host="127.0.0.1", set_global=False)
+    app = Flask("port")
+    app.add_url_rule("/x", "x", lambda: "x")
+    otelmetrics.instrument(app, handle=handle)
+    app.test_client().get("/x")
+    port = handle.prometheus_server.server_port
+    status, body = scrape(f"http://127.0.0.1:{port}/metrics")
+    handle.shutdown()
+    assert status == 200
+    assert 'http_route="/x"' in body
+
+
+def test_token_is_required_when_configured():
+    handle = otelmetrics.configure(
+        prometheus_port=0,
+        prometheus_host="127.0.0.1",
+        metrics_token="s3cret-token",
+        set_global=False,
+    )
+    url = f"http://127.0.0.1:{handle.prometheus_server.server_port}/metrics"
+    assert scrape(url)[0] == 401
+    assert scrape(url, "wrong")[0] == 401
+    assert scrape(url, "s3cret-token")[0] == 200
+    handle.shutdown()
+
+
+def test_port_in_use_is_logged_not_raised(caplog):
+    first = otelmetrics.configure(prometheus_port=0, prometheus_host="127.0.0.1", set_global=False)
+    taken = first.prometheus_server.server_port
+    second = otelmetrics.configure(
+        prometheus_port=taken, prometheus_host="127.0.0.1", set_global=False
+    )
+    assert second.prometheus_server is None
+    assert "could not serve Prometheus metrics" in caplog.text
+    first.shutdown()
+    second.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("settings", "client", "header", "ok"),
+    [
+        ({}, "127.0.0.1", None, True),
+        ({}, "::1", None, True),
+        ({}, "10.0.0.7", None, False),
+        ({"metrics_public": True}, "10.0.0.7", None, True),
+        ({"metrics_token": "t0ken-value"}, "127.0.0.1", None, False),
+        ({"metrics_token": "t0ken-value"}, "10.0.0.7", "Bearer t0ken-value", True),
+        ({"metrics_token": "t0ken-value"}, "10.0.0.7", "Basic t0ken-value", False),
+    ],
+)
+def test_access_rules(settings, client, header, ok):
+    assert allowed(Settings.from_env({}, **settings), client, header) is ok
+
+
+def test_in_app_endpoint_refuses_remote_clients_without_a_token(metrics):
+    app = Flask("remote")
+    otelmetrics.instrument(app, handle=metrics.handle)
+    client = app.test_client()
+    assert client.get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code == 401
+    assert client.get("/metrics").status_code == 200

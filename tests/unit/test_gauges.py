@@ -1,0 +1,87 @@
+import logging
+
+from opentelemetry.metrics import Observation
+
+import otelmetrics
+
+
+def test_process_gauges_report_this_process(metrics):
+    import os
+
+    import psutil
+
+    found = metrics.collect()
+    [rss] = found["process.memory.usage"]
+    assert abs(rss.value - psutil.Process().memory_info().rss) < 50 * 2**20
+    assert found["process.thread.count"][0].value >= 1
+    assert found["process.unix.file_descriptor.count"][0].value > 0
+    assert {p.attributes["cpu.mode"] for p in found["process.cpu.time"]} == {"user", "system"}
+    assert 0 < found["process.memory.utilization"][0].value < 1
+    assert [
+        r
+        for r in metrics.reader.get_metrics_data().resource_metrics
+        if r.resource.attributes["process.pid"] == os.getpid()
+    ]
+
+
+def test_cpu_utilization_sees_work_between_collections(metrics):
+    metrics.collect()
+    end = __import__("time").process_time() + 0.3
+    while __import__("time").process_time() < end:
+        pass
+    __import__("time").sleep(0.3)  # beyond the one-sample-per-collection window
+    [point] = metrics.collect()["process.cpu.utilization"]
+    assert 0.1 < point.value <= 1.0
+
+
+def test_user_gauge_is_registered_safe_and_capped(metrics, caplog):
+    otelmetrics.observable_gauge(
+        "trading.positions.open",
+        lambda options: [Observation(i, {"symbol": f"S{i}"}) for i in range(5000)],
+        unit="{position}",
+        handle=metrics.handle,
+    )
+    calls = []
+
+    def broken(options):
+        calls.append(1)
+        raise RuntimeError("feed down")
+
+    otelmetrics.observable_gauge("trading.broken", broken, handle=metrics.handle)
+    with caplog.at_level(logging.DEBUG, logger="otelmetrics.gauges"):
+        first = metrics.collect()
+        second = metrics.collect()
+    positions = first["trading.positions.open"]
+    assert len(positions) == 2000
+    assert sum(1 for p in positions if p.attributes.get("otel.metric.overflow")) == 1
+    assert "trading.broken" not in second and len(calls) == 2
+    errors = [
+        r
+        for r in caplog.records
+        if r.levelno >= logging.ERROR and "trading.broken" in r.getMessage()
+    ]
+    assert len(errors) == 1  # logged once, then at debug level
+    assert "process.memory.usage" in second  # the others still report
+
+
+def test_gauge_declared_before_configure_joins_the_next_handle():
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    from otelmetrics import gauges
+
+    otelmetrics.observable_gauge("early.gauge", lambda options: [Observation(7)])
+    try:
+        reader = InMemoryMetricReader()
+        handle = otelmetrics.configure(
+            exporters=("none",), metric_readers=[reader], set_global=False
+        )
+        names = [
+            m.name
+            for g in reader.get_metrics_data().resource_metrics
+            for s in g.scope_metrics
+            for m in s.metrics
+        ]
+        handle.shutdown()
+    finally:
+        gauges._PENDING.clear()
+    assert "early.gauge" in names
