@@ -11,7 +11,11 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Sequence
 from math import floor, frexp, inf, ldexp, log
+from time import time_ns
 from typing import NamedTuple
+
+# (value, time_unix_nano, trace_id, span_id) of a measurement recorded inside a sampled span
+ExemplarTuple = tuple[float, int, int, int]
 
 MAX_SCALE = 20
 MAX_SIZE = 160
@@ -25,15 +29,17 @@ class ExplicitSnapshot(NamedTuple):
     n: int
     min: float | None  # None in a delta point: the interval's extremes are unknown
     max: float | None
+    exemplars: tuple[ExemplarTuple, ...] = ()
 
 
 class ExplicitBuckets:
     """Histogram with fixed upper-inclusive bucket bounds, as OTLP explicit histograms."""
 
-    __slots__ = ("bounds", "counts", "total", "count", "min", "max")
+    __slots__ = ("bounds", "counts", "total", "count", "min", "max", "exemplars")
 
     def __init__(self, bounds: Sequence[float]) -> None:
         self.bounds = bounds
+        self.exemplars: dict[int, ExemplarTuple] | None = None
         self.counts = [0] * (len(bounds) + 1)
         self.total = 0.0
         self.count = 0
@@ -49,9 +55,16 @@ class ExplicitBuckets:
         if value > self.max:
             self.max = value
 
+    def add_exemplar(self, value: float, trace_id: int, span_id: int) -> None:
+        """Keep the newest traced measurement of the value's bucket (aligned reservoir)."""
+        if self.exemplars is None:
+            self.exemplars = {}
+        self.exemplars[bisect_left(self.bounds, value)] = (value, time_ns(), trace_id, span_id)
+
     def snapshot(self) -> ExplicitSnapshot:
+        exemplars = tuple(self.exemplars.values()) if self.exemplars else ()
         return ExplicitSnapshot(
-            self.bounds, tuple(self.counts), self.total, self.count, self.min, self.max
+            self.bounds, tuple(self.counts), self.total, self.count, self.min, self.max, exemplars
         )
 
 
@@ -150,6 +163,9 @@ class ExponentialBuckets:
             index >>= shift
         side.increment(index)
 
+    def add_exemplar(self, value: float, trace_id: int, span_id: int) -> None:
+        """Exponential points carry no exemplars (explicit ones, on Prometheus/OTLP, do)."""
+
     def snapshot(self) -> ExpSnapshot:
         return ExpSnapshot(
             self.scale,
@@ -175,6 +191,9 @@ class DualBuckets:
     def add(self, value: float) -> None:
         self.explicit.add(value)
         self.exponential.add(value)
+
+    def add_exemplar(self, value: float, trace_id: int, span_id: int) -> None:
+        self.explicit.add_exemplar(value, trace_id, span_id)
 
     def snapshot(self) -> tuple[ExplicitSnapshot, ExpSnapshot]:
         return self.explicit.snapshot(), self.exponential.snapshot()

@@ -31,7 +31,7 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from otelmetrics import prometheus, tracing
-from otelmetrics.http import HttpServerMetrics, normalize_method
+from otelmetrics.http import HttpServerMetrics, current_trace, normalize_method
 from otelmetrics.settings import Settings
 from otelmetrics.setup import MetricsHandle, default_handle
 
@@ -126,7 +126,8 @@ class _Exchange:
     def finish(self, error_type: str | None) -> None:
         self.done = True
         status = self.status or 500
-        self.http.finish(
+        http = self.http
+        http.finish(
             self.started,
             self.method,
             self.route(),
@@ -135,6 +136,7 @@ class _Exchange:
             error_type,
             self.request_size,
             self.size,
+            current_trace() if http.exemplars else None,
         )
 
     def route(self) -> str | None:

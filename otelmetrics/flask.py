@@ -27,7 +27,7 @@ from typing import Any
 from flask import Flask, Response, current_app, got_request_exception, request
 
 from otelmetrics import prometheus, tracing
-from otelmetrics.http import HttpServerMetrics, normalize_method
+from otelmetrics.http import HttpServerMetrics, current_trace, normalize_method
 from otelmetrics.settings import Settings
 from otelmetrics.setup import MetricsHandle, default_handle
 
@@ -119,6 +119,7 @@ class _AppState:
             response.status_code,
             response.content_length,
             response.content_length is None and response.is_streamed,
+            current_trace() if self.middleware.http and self.middleware.http.exemplars else None,
         )
         return response
 
@@ -164,7 +165,8 @@ class _Middleware:
                 started, method, None, 500, scheme, type(exc).__qualname__, request_size, None
             )
             raise
-        route, status, response_size, streamed = environ.get(_RESULT) or (None, 500, None, False)
+        result = environ.get(_RESULT) or (None, 500, None, False, None)
+        route, status, response_size, streamed, trace = result
 
         def finish() -> None:
             http.finish(
@@ -176,6 +178,7 @@ class _Middleware:
                 environ.get(_ERROR),
                 request_size,
                 response_size,
+                trace,
             )
 
         if streamed:

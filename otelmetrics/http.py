@@ -11,6 +11,8 @@ import threading
 from collections.abc import Sequence
 from time import perf_counter
 
+from opentelemetry.trace import get_current_span
+
 from otelmetrics.store import InstrumentSpec, Layout, SeriesTable
 
 # The semconv-advised bucket bounds for http.server.request.duration, in seconds.
@@ -88,6 +90,7 @@ class HttpServerMetrics:
             lock=lock,
         )
         self.active = SeriesTable((ACTIVE,), ACTIVE_ATTRIBUTES, limit=limit, lock=lock)
+        self.exemplars = False  # set when tracing is on: then record trace context too
         self.excluded_paths = frozenset(url for url in excluded_urls if not url.endswith("*"))
         self.excluded_prefixes = tuple(url[:-1] for url in excluded_urls if url.endswith("*"))
 
@@ -118,11 +121,13 @@ class HttpServerMetrics:
         error_type: str | None,
         request_size: int | None,
         response_size: int | None,
+        trace: tuple[int, int] | None = None,
     ) -> None:
         """Record one finished request: duration, body sizes and the active-requests decrement.
 
         ``method`` must already be normalized (:func:`normalize_method`). A 5xx response without
-        an exception gets ``error.type`` = the status code, as the conventions say.
+        an exception gets ``error.type`` = the status code, as the conventions say. ``trace`` is
+        the (trace_id, span_id) of the request's sampled span, kept as a duration exemplar.
         """
         duration = perf_counter() - started
         if error_type is None and status >= 500:
@@ -131,6 +136,8 @@ class HttpServerMetrics:
         with requests.lock:
             aggs = requests.get((method, route, status, scheme, error_type))
             aggs[0].add(duration)
+            if trace is not None:
+                aggs[0].add_exemplar(duration, *trace)  # type: ignore[union-attr]
             if request_size is not None:
                 aggs[1].add(request_size)
             if response_size is not None:
@@ -142,3 +149,9 @@ class HttpServerMetrics:
         self.requests.reset()
         self.active.reset()
         self.active.lock = self.requests.lock
+
+
+def current_trace() -> tuple[int, int] | None:
+    """(trace_id, span_id) of the active span when it is sampled, else None."""
+    context = get_current_span().get_span_context()
+    return (context.trace_id, context.span_id) if context.trace_flags.sampled else None

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from time import time_ns
 from typing import Any
 
+from opentelemetry.sdk.metrics import Exemplar
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
     ExponentialHistogram,
@@ -127,6 +128,7 @@ def _subtract(value: Any, previous: Any) -> Any:
     if isinstance(value, ExplicitSnapshot):
         counts = tuple(a - b for a, b in zip(value.counts, previous.counts, strict=True))
         return value._replace(
+            exemplars=(),
             counts=counts,
             total=value.total - previous.total,
             n=value.n - previous.n,
@@ -173,8 +175,11 @@ def _point(attributes: dict[str, Any], start: int, now: int, value: Any, delta: 
     # then leaves those optional fields unset.
     common.update(count=value.n, sum=value.total, min=value.min, max=value.max)
     if isinstance(value, ExplicitSnapshot):
+        exemplars = [
+            Exemplar({}, v, at, span_id, trace_id) for v, at, trace_id, span_id in value.exemplars
+        ]
         return HistogramDataPoint(
-            **common, bucket_counts=value.counts, explicit_bounds=value.bounds
+            **common, bucket_counts=value.counts, explicit_bounds=value.bounds, exemplars=exemplars
         )
     return ExponentialHistogramDataPoint(
         **common,

@@ -64,6 +64,7 @@ class MetricsHandle:
             layout=_layout(settings),
             excluded_urls=settings.resolved_excluded_urls,
         )
+        self.http.exemplars = settings.traces_exporter != "none" and not settings.sdk_disabled
         self.prometheus_registry: CollectorRegistry | None = None
         self._closed = False
         self._producers: list[LeanProducer] = []
