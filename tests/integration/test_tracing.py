@@ -1,4 +1,4 @@
-"""Tracing on: spans from the official instrumentors, exemplars on our histogram, no double count."""
+"""Tracing on: spans from the official instrumentors, exemplars on our histogram, one count."""
 
 import pytest
 from fastapi import FastAPI
