@@ -103,8 +103,9 @@ class Settings:
             "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL", parse=_lower
         ),
     )
-    otlp_headers: Mapping[str, str] = field(
+    otlp_headers: Mapping[str, str] = field(  # may hold an API key: kept out of repr()
         default_factory=dict,
+        repr=False,
         metadata=_var(
             "OTEL_EXPORTER_OTLP_METRICS_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS", parse=_parse_pairs
         ),
@@ -142,7 +143,9 @@ class Settings:
         default=None, metadata=_var("OTEL_EXPORTER_PROMETHEUS_PORT", parse=int)
     )
     metrics_path: str = field(default="/metrics", metadata=_var("OTELMETRICS_METRICS_PATH"))
-    metrics_token: str | None = field(default=None, metadata=_var("OTELMETRICS_METRICS_TOKEN"))
+    metrics_token: str | None = field(
+        default=None, repr=False, metadata=_var("OTELMETRICS_METRICS_TOKEN")
+    )
     metrics_public: bool = field(
         default=False, metadata=_var("OTELMETRICS_METRICS_PUBLIC", parse=_parse_bool)
     )

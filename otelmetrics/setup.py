@@ -53,6 +53,7 @@ class MetricsHandle:
         meter_provider: The SDK MeterProvider (use it for your own instruments).
         http: The HTTP server metrics the framework adapters record into.
         prometheus_registry: The registry ``/metrics`` renders, or None without Prometheus.
+        resource: The resource every export carries (a forked worker gets its own).
     """
 
     def __init__(self, settings: Settings, extra_readers: Sequence[MetricReader] = ()) -> None:
@@ -66,14 +67,14 @@ class MetricsHandle:
         )
         self.http.exemplars = settings.traces_exporter != "none" and not settings.sdk_disabled
         self.prometheus_registry: CollectorRegistry | None = None
-        self._closed = False
+        self.resource = build_resource(settings, self.instance_id)
         self._producers: list[LeanProducer] = []
         reader_list = self._build_readers(extra_readers)
         self.meter_provider = MeterProvider(metric_readers=reader_list, resource=self.resource)
         scope = InstrumentationScope(SCOPE_NAME, VERSION)
         for reader, (delta, exponential) in zip(reader_list, self._reader_modes, strict=True):
             producer = LeanProducer(
-                lambda: self.http.tables if not self._closed else (),
+                lambda: self.http.tables,
                 scope=scope,
                 start_ns=self.start_ns,
                 delta=delta,
@@ -83,14 +84,12 @@ class MetricsHandle:
             self._producers.append(producer)
         meter = self.meter_provider.get_meter(SCOPE_NAME, VERSION)
         if settings.process_metrics and not settings.sdk_disabled:
-            process.register(meter, system=settings.system_metrics)
+            process.register(
+                meter, system=settings.system_metrics, limit=settings.cardinality_limit
+            )
         gauges.register_pending(self)
         self.prometheus_server = prometheus.serve(self)
         _LIVE.add(self)
-
-    @property
-    def resource(self) -> Resource:
-        return build_resource(self.settings, self.instance_id)
 
     def _build_readers(self, extra: Sequence[MetricReader]) -> list[MetricReader]:
         built: list[MetricReader] = []
@@ -148,6 +147,7 @@ class MetricsHandle:
     def _after_fork_in_child(self) -> None:
         """A forked worker is a new instance: new id, series from zero, same provider."""
         self.instance_id = str(uuid.uuid4())
+        self.resource = build_resource(self.settings, self.instance_id)
         self.start_ns = time_ns()
         self.http.reset()
         for producer in self._producers:
