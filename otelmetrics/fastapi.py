@@ -168,17 +168,33 @@ def instrument_app(app: Starlette, *, handle: MetricsHandle | None = None) -> No
     settings = handle.settings if handle else Settings.from_env()
     if settings.sdk_disabled:
         return
-    middleware = None
+    middleware = native_before = None
     if not tracing.auto_instrumented(app):
         middleware = Middleware(OtelMetricsMiddleware, handle=handle)
         app.user_middleware.insert(0, middleware)
         app.middleware_stack = None
+        native_before = _native_metrics(app, False)
     route = None
     if "prometheus" in settings.resolved_exporters:
         route = Route(settings.metrics_path, _metrics_endpoint(handle), methods=["GET"])
-        app.router.routes.insert(0, route)
-    app.state.otelmetrics = (middleware, route)
+        app.router.routes.append(route)
+    app.state.otelmetrics = (middleware, route, native_before)
     tracing.add_spans(app, "fastapi", settings)
+
+
+def _native_metrics(app: Starlette, enabled: bool | None) -> bool | None:
+    """Switch FastAPI's own OpenTelemetry request metrics (FastAPI >= 0.165) on or off.
+
+    With an SDK MeterProvider installed globally, FastAPI records ``http.server.*`` itself;
+    otelmetrics records them on its lean path, so FastAPI's are turned off to count each
+    request once. FastAPI reads the flag on every request.
+    """
+    telemetry = getattr(app, "_telemetry", None)
+    if not isinstance(telemetry, dict) or enabled is None:
+        return None
+    before: bool | None = telemetry.get("metrics")
+    telemetry["metrics"] = enabled
+    return before
 
 
 def uninstrument_app(app: Starlette) -> None:
@@ -186,10 +202,11 @@ def uninstrument_app(app: Starlette) -> None:
     installed = getattr(app.state, "otelmetrics", None)
     if installed is None:
         return
-    middleware, route = installed
+    middleware, route, native_before = installed
     if middleware is not None:
         app.user_middleware.remove(middleware)
         app.middleware_stack = None
+        _native_metrics(app, native_before)
     if route is not None:
         app.router.routes.remove(route)
     tracing.remove_spans(app, "fastapi")

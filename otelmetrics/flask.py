@@ -13,9 +13,11 @@ Usage (app factories work the same way)::
         return app
 
 Per request: a WSGI wrapper times the request to the end of the body (a streamed body, one
-without a Content-Length, ends when the server closes it), an ``after_request`` hook notes the
-route template and status, and the ``got_request_exception`` signal (free when nothing
-raises) notes the exception type. Requests that raise are counted as 500 with ``error.type``.
+without a Content-Length, ends when the server closes it); the ``start_response`` it passes
+in notes the status, the Content-Length and the route template (Flask calls it inside the
+request context, so no ``after_request`` hook is needed), and the ``got_request_exception``
+signal (free when nothing raises) notes the exception type. Requests that raise are counted
+as 500 with ``error.type``.
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ from otelmetrics.setup import MetricsHandle, default_handle
 __all__ = ["OtelMetrics"]
 
 _logger = logging.getLogger(__name__)
-_RESULT = "otelmetrics.result"
 _ERROR = "otelmetrics.error"
+_NO_RESULT = (None, 500, None, None)  # start_response was never called
 EXTENSION = "otelmetrics"
 METRICS_ENDPOINT = "otelmetrics_metrics"
 
@@ -92,8 +94,6 @@ class _AppState:
         app = self.app
         if self.record:
             app.wsgi_app = self.middleware  # type: ignore[method-assign]
-            # Direct list access: re-instrumenting after the first request must work too.
-            app.after_request_funcs.setdefault(None, []).append(self.after_request)
             got_request_exception.connect(_note_exception, app, weak=False)
         else:
             _logger.info(
@@ -108,20 +108,8 @@ class _AppState:
         app = self.app
         if self.record:
             app.wsgi_app = self.middleware.wsgi_app  # type: ignore[method-assign]
-            app.after_request_funcs[None].remove(self.after_request)
             got_request_exception.disconnect(_note_exception, app)
         tracing.remove_spans(app, "flask")
-
-    def after_request(self, response: Response) -> Response:
-        rule = request.url_rule
-        request.environ[_RESULT] = (
-            rule.rule if rule is not None else None,
-            response.status_code,
-            response.content_length,
-            response.content_length is None and response.is_streamed,
-            current_trace() if self.middleware.http and self.middleware.http.exemplars else None,
-        )
-        return response
 
 
 def _metrics_view() -> Response:
@@ -158,37 +146,91 @@ class _Middleware:
         length = environ.get("CONTENT_LENGTH")
         request_size = int(length) if length and length.isdigit() else None
         started = http.start(method, scheme)
+        seen: list[Any] = []
         try:
-            body = self.wsgi_app(environ, start_response)
+            body = self.wsgi_app(environ, _capturing(start_response, seen, http.exemplars))
         except BaseException as exc:
             http.finish(
                 started, method, None, 500, scheme, type(exc).__qualname__, request_size, None
             )
             raise
-        result = environ.get(_RESULT) or (None, 500, None, False, None)
-        route, status, response_size, streamed, trace = result
-
-        def finish() -> None:
-            http.finish(
-                started,
-                method,
-                route,
-                status,
-                scheme,
-                environ.get(_ERROR),
-                request_size,
-                response_size,
-                trace,
-            )
-
-        if streamed:
+        route, status, response_size, trace = seen or _NO_RESULT
+        if response_size is None:  # no Content-Length: a streamed body, done when closed
+            result = (route, status, request_size, response_size, trace)
+            finish = _finish_later(http, environ, started, method, scheme, result)
             return _FinishOnClose(body, finish)
-        finish()
+        http.finish(
+            started,
+            method,
+            route,
+            status,
+            scheme,
+            environ.get(_ERROR),
+            request_size,
+            response_size,
+            trace,
+        )
         return body
 
     def _resolve(self) -> HttpServerMetrics:
         self.http = self.state.resolve().http
         return self.http
+
+
+def _capturing(
+    start_response: Callable[..., Any], seen: list[Any], exemplars: bool
+) -> Callable[..., Any]:
+    """``start_response`` that also notes the route, status, Content-Length and trace.
+
+    Flask calls it inside the request context, so the matched rule is still at hand.
+    """
+
+    def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        seen[:] = (
+            _route(),
+            int(status[:3]),
+            _content_length(headers),
+            current_trace() if exemplars else None,
+        )
+        return start_response(status, headers, exc_info)
+
+    return capture
+
+
+def _route() -> str | None:
+    try:
+        rule = request._get_current_object().url_rule  # type: ignore[attr-defined]
+    except RuntimeError:  # a middleware in between answered outside the request context
+        return None
+    return rule.rule if rule is not None else None
+
+
+def _content_length(headers: list[tuple[str, str]]) -> int | None:
+    for name, value in headers:
+        if name.lower() == "content-length":
+            return int(value) if value.isdigit() else None
+    return None
+
+
+def _finish_later(
+    http: HttpServerMetrics,
+    environ: dict[str, Any],
+    started: float,
+    method: str,
+    scheme: str,
+    result: tuple[Any, ...],
+) -> Callable[[], None]:
+    """``finish`` bound to one request, for a body that ends later (the closure lives here so
+    the locals of ``_Middleware.__call__`` stay fast locals, not cells)."""
+    route, status, request_size, response_size, trace = result
+
+    def finish() -> None:
+        error = environ.get(_ERROR)
+        http.finish(
+            started, method, route, status, scheme, error, request_size, response_size, trace
+        )
+
+    return finish
 
 
 class _FinishOnClose:

@@ -13,7 +13,7 @@ from time import perf_counter
 
 from opentelemetry.trace import get_current_span
 
-from otelmetrics.store import InstrumentSpec, Layout, SeriesTable
+from otelmetrics.store import Aggregator, InstrumentSpec, Key, Layout, SeriesTable
 
 # The semconv-advised bucket bounds for http.server.request.duration, in seconds.
 DURATION_BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
@@ -91,6 +91,8 @@ class HttpServerMetrics:
         )
         self.active = SeriesTable((ACTIVE,), ACTIVE_ATTRIBUTES, limit=limit, lock=lock)
         self.exemplars = False  # set when tracing is on: then record trace context too
+        # request key -> its duration/request/response aggregators and its active total
+        self._series: dict[Key, tuple[Aggregator, ...]] = {}
         self.excluded_paths = frozenset(url for url in excluded_urls if not url.endswith("*"))
         self.excluded_prefixes = tuple(url[:-1] for url in excluded_urls if url.endswith("*"))
 
@@ -107,8 +109,13 @@ class HttpServerMetrics:
     def start(self, method: str, scheme: str) -> float:
         """Count the request as active; return the start time for :meth:`finish`."""
         active = self.active
-        with active.lock:
-            active.get((method, scheme))[0].add(1)
+        key = (method, scheme)
+        lock = active.lock
+        lock.acquire()  # cheaper than `with` on the hot path
+        try:
+            (active.series.get(key) or active.get(key))[0].add(1)
+        finally:
+            lock.release()
         return perf_counter()
 
     def finish(
@@ -132,22 +139,35 @@ class HttpServerMetrics:
         duration = perf_counter() - started
         if error_type is None and status >= 500:
             error_type = _STATUS_ERRORS.get(status)
-        requests = self.requests
-        with requests.lock:
-            aggs = requests.get((method, route, status, scheme, error_type))
-            aggs[0].add(duration)
+        key = (method, route, status, scheme, error_type)
+        lock = self.requests.lock
+        lock.acquire()
+        try:
+            series = self._series.get(key) or self._resolve(key, method, scheme)
+            duration_agg, request_agg, response_agg, active = series
+            duration_agg.add(duration)
             if trace is not None:
-                aggs[0].add_exemplar(duration, *trace)  # type: ignore[union-attr]
+                duration_agg.add_exemplar(duration, *trace)  # type: ignore[union-attr]
             if request_size is not None:
-                aggs[1].add(request_size)
+                request_agg.add(request_size)
             if response_size is not None:
-                aggs[2].add(response_size)
-            self.active.get((method, scheme))[0].add(-1)
+                response_agg.add(response_size)
+            active.add(-1)
+        finally:
+            lock.release()
+
+    def _resolve(self, key: Key, method: str, scheme: str) -> tuple[Aggregator, ...]:
+        """A request series and its active-requests total, in one tuple. Call with the lock."""
+        series = (*self.requests.get(key), self.active.get((method, scheme))[0])
+        if key in self.requests.series:  # keys folded into the overflow series are not cached
+            self._series[key] = series
+        return series
 
     def reset(self) -> None:
         """Start from zero (after a fork), keeping one lock shared by both tables."""
         self.requests.reset()
         self.active.reset()
+        self._series = {}
         self.active.lock = self.requests.lock
 
 

@@ -151,3 +151,31 @@ def test_demo_serves_and_prints_urls():
     assert f"http://127.0.0.1:{port}/metrics" in output
     assert 'http_route="/api/orders/<int:order_id>"' in body  # background traffic arrived
     assert 'error_type="RuntimeError"' in body
+
+
+def test_fastapi_native_metrics_are_off_so_each_request_counts_once():
+    code = """
+import otelmetrics
+from fastapi import FastAPI
+from starlette.testclient import TestClient
+otelmetrics.configure()  # installs the global SDK MeterProvider FastAPI's own metrics use
+app = FastAPI()
+app.add_api_route("/x", lambda: "x")
+otelmetrics.instrument(app)
+with TestClient(app) as client:
+    for _ in range(5):
+        client.get("/x")
+    print(client.get("/metrics").text)
+"""
+    import subprocess
+
+    out = subprocess.run(
+        [PYTHON, "-W", "ignore", "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert 'otel_scope_name="fastapi"' not in out
+    counts = [
+        line
+        for line in out.splitlines()
+        if line.startswith("http_server_request_duration_seconds_count{")
+    ]
+    assert len(counts) == 1 and counts[0].endswith(" 5.0")
