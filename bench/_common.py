@@ -1,0 +1,122 @@
+"""Shared helpers of the bench scripts: medians, Markdown tables, the environment, scrapes.
+
+Not a benchmark itself; ``micro.py``, ``inproc.py`` and ``http_bench.py`` import it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+RESULTS = BENCH / "results"
+PACKAGES = (
+    "otelmetrics",
+    "opentelemetry-sdk",
+    "opentelemetry-instrumentation-flask",
+    "opentelemetry-instrumentation-fastapi",
+    "prometheus-client",
+    "prometheus-flask-exporter",
+    "prometheus-fastapi-instrumentator",
+    "flask",
+    "fastapi",
+    "starlette",
+    "gunicorn",
+    "uvicorn",
+    "uvloop",
+)
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def rotated(items: Sequence[Any], turn: int) -> list[Any]:
+    """``items`` starting at position ``turn`` (so each round starts with another one)."""
+    k = turn % len(items)
+    return [*items[k:], *items[:k]]
+
+
+def markdown(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A Markdown table; numbers right-aligned, text left-aligned."""
+    cells = [[_cell(v) for v in row] for row in rows]
+    numeric = [
+        all(isinstance(row[i], int | float) for row in rows) if rows else False
+        for i in range(len(headers))
+    ]
+    lines = ["| " + " | ".join(headers) + " |"]
+    lines.append("|" + "|".join("---:" if n else "---" for n in numeric) + "|")
+    lines += ["| " + " | ".join(row) + " |" for row in cells]
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        if abs(value) >= 100:
+            return f"{value:,.0f}"
+        return f"{value:.2f}" if abs(value) >= 1 else f"{value:.3f}"
+    return str(value)
+
+
+def environment() -> dict[str, Any]:
+    """Date, interpreter, CPU count and the versions of the packages compared."""
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = None
+    return {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "versions": versions,
+    }
+
+
+def describe(env: dict[str, Any]) -> str:
+    pkgs = ", ".join(f"{k} {v}" for k, v in env["versions"].items() if v)
+    return f"{env['date']}; Python {env['python']}; {env['cpus']} CPUs; {pkgs}"
+
+
+def save(name: str, data: dict[str, Any], path: str | None = None) -> Path:
+    """Write ``data`` as JSON to ``path`` (default ``bench/results/<name>.json``)."""
+    out = Path(path) if path else RESULTS / f"{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(data, indent=1, default=str) + "\n")
+    return out
+
+
+def verdict(ok: bool) -> str:
+    return "MET" if ok else "MISSED"
+
+
+DURATION_METRIC = "http_server_request_duration_seconds"
+
+
+def duration_counts(text: str) -> dict[str, float]:
+    """Requests counted by ``http.server.request.duration`` in Prometheus text, per OTel scope.
+
+    otelmetrics' own series carry ``otel_scope_name="otelmetrics"``; any other scope recording
+    the same metric (a framework's native instrumentation) would count the requests twice.
+    """
+    from prometheus_client.parser import text_string_to_metric_families
+
+    counts: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name != DURATION_METRIC:
+            continue
+        for sample in family.samples:
+            if sample.name == DURATION_METRIC + "_count":
+                scope = sample.labels.get("otel_scope_name", "")
+                counts[scope] = counts.get(scope, 0.0) + sample.value
+    return counts

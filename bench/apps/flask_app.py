@@ -1,0 +1,45 @@
+"""Trivial Flask app, instrumented as ``$BENCH_VARIANT`` says; served by gunicorn::
+
+    gunicorn -w 1 -k gthread --threads 4 flask_app:app
+
+Variants: ``bare``; ``otelmetrics`` (``otelmetrics.instrument(app)``, configured from the
+environment: in-app /metrics, plus OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set); ``otel``
+(FlaskInstrumentor + an SDK MeterProvider exporting OTLP/HTTP); ``prom``
+(prometheus-flask-exporter defaults).
+"""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+VARIANTS = ("bare", "otelmetrics", "otel", "prom")
+
+
+def create_app(variant: str) -> Flask:
+    app = Flask(__name__)
+
+    @app.route("/hello")
+    def hello() -> str:
+        return "hello"
+
+    if variant == "otelmetrics":
+        import otelmetrics
+
+        otelmetrics.instrument(app)
+    elif variant == "otel":
+        from opentelemetry.instrumentation.flask import FlaskInstrumentor
+        from sdk_provider import make_meter_provider
+
+        FlaskInstrumentor().instrument_app(app, meter_provider=make_meter_provider("flask-otel"))
+    elif variant == "prom":
+        from prometheus_flask_exporter import PrometheusMetrics
+
+        PrometheusMetrics(app)
+    elif variant != "bare":
+        raise SystemExit(f"unknown BENCH_VARIANT {variant!r}; use one of {VARIANTS}")
+    return app
+
+
+app = create_app(os.environ.get("BENCH_VARIANT", "bare"))
