@@ -1,6 +1,6 @@
 """A minimal OTLP/HTTP metrics sink on 127.0.0.1, started by http_bench.py.
 
-Run:  .venv/bin/python bench/otlp_sink.py --port 14318 --dump /tmp/sink
+Run:  .venv/bin/python bench/otlp_sink.py --port 14318 --dump sink-dump
 
 Answers every POST with 200 and an empty ExportMetricsServiceResponse. With --dump, keeps the
 newest body per path as DIR/<path>.pb (replaced atomically) and the number of exports per

@@ -25,6 +25,7 @@ from tests.e2e.harness import (
     start_prometheus,
     sum_samples,
 )
+from tests.e2e.otlp import now_ns, post, sum_request
 
 DURATION = "http_server_request_duration_seconds"
 ITEMS_ROUTE = "/items/<int:item_id>"
@@ -132,6 +133,17 @@ def test_the_collectors_own_metrics_are_scraped_into_prometheus(
     collector: Collector, prometheus: Prometheus
 ) -> None:
     instance = f'job="otel-collector", instance="{collector.metrics_target}"'
+    # Some data through the collector, so its counters are not empty even when this test runs
+    # alone.
+    request = sum_request(
+        service_name="e2e-own-metrics",
+        instance_id=new_instance_id(),
+        metric="e2e_own_metrics_points",
+        value=1.0,
+        start_ns=now_ns() - 10**9,
+        time_ns=now_ns(),
+    )
+    assert post(collector.http_endpoint, request) == 200
 
     def scraped() -> None:
         assert prometheus.value(f"up{{{instance}}}") == 1
