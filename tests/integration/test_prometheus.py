@@ -1,3 +1,4 @@
+import secrets
 import urllib.error
 import urllib.request
 
@@ -34,16 +35,17 @@ def test_own_port_server_serves_the_same_registry():
 
 
 def test_token_is_required_when_configured():
+    token = secrets.token_hex(16)
     handle = otelmetrics.configure(
         prometheus_port=0,
         prometheus_host="127.0.0.1",
-        metrics_token="s3cret-token",
+        metrics_token=token,
         set_global=False,
     )
     url = f"http://127.0.0.1:{handle.prometheus_server.server_port}/metrics"
     assert scrape(url)[0] == 401
     assert scrape(url, "wrong")[0] == 401
-    assert scrape(url, "s3cret-token")[0] == 200
+    assert scrape(url, token)[0] == 200
     handle.shutdown()
 
 
