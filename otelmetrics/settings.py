@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = ["Settings"]
 
@@ -55,6 +56,35 @@ def _parse_pairs(raw: str) -> dict[str, str]:
             raise ValueError(f"{item!r} is not key=value")
         pairs[key.strip()] = unquote(value.strip())
     return pairs
+
+
+# Requests per minute per client for each endpoint class of the JSON API.
+DEFAULT_RATE_LIMITS = {"read": 100, "export": 10, "snapshot": 10, "reset": 5}
+# Health and alert thresholds (seeds 001/002): above them a check fails.
+DEFAULT_THRESHOLDS = {
+    "error_rate_pct": 5.0,
+    "latency_p99_ms": 1000.0,
+    "memory_usage_pct": 80.0,
+    "cpu_usage_pct": 80.0,
+}
+
+
+def _parse_limits(raw: str) -> dict[str, int]:
+    limits = dict(DEFAULT_RATE_LIMITS)
+    for key, value in _parse_pairs(raw).items():
+        if key not in DEFAULT_RATE_LIMITS:
+            raise ValueError(f"unknown endpoint class {key!r}; use {sorted(DEFAULT_RATE_LIMITS)}")
+        limits[key] = int(value)
+    return limits
+
+
+def _parse_thresholds(raw: str) -> dict[str, float]:
+    thresholds = dict(DEFAULT_THRESHOLDS)
+    for key, value in _parse_pairs(raw).items():
+        if key not in DEFAULT_THRESHOLDS:
+            raise ValueError(f"unknown threshold {key!r}; use {sorted(DEFAULT_THRESHOLDS)}")
+        thresholds[key] = float(value)
+    return thresholds
 
 
 def _parse_millis(raw: str) -> float:
@@ -167,6 +197,53 @@ class Settings:
     shutdown_timeout: float = field(
         default=5.0, metadata=_var("OTELMETRICS_SHUTDOWN_TIMEOUT", parse=float)
     )
+    # The in-process JSON API, its live page and rolling window.
+    api_prefix: str = field(default="/api/metrics", metadata=_var("OTELMETRICS_API_PREFIX"))
+    dashboard_path: str = field(
+        default="/api/metrics/dashboard", metadata=_var("OTELMETRICS_DASHBOARD_PATH")
+    )
+    api_token: str | None = field(default=None, repr=False, metadata=_var("OTELMETRICS_API_TOKEN"))
+    api_admin_token: str | None = field(
+        default=None, repr=False, metadata=_var("OTELMETRICS_API_ADMIN_TOKEN")
+    )
+    api_public: bool = field(
+        default=False, metadata=_var("OTELMETRICS_API_PUBLIC", parse=_parse_bool)
+    )
+    api_rate_limits: Mapping[str, int] = field(
+        default_factory=lambda: dict(DEFAULT_RATE_LIMITS),
+        metadata=_var("OTELMETRICS_API_RATE_LIMITS", parse=_parse_limits),
+    )
+    window_seconds: float = field(
+        default=300.0, metadata=_var("OTELMETRICS_WINDOW_SECONDS", parse=float)
+    )
+    history_minutes: int = field(
+        default=60, metadata=_var("OTELMETRICS_HISTORY_MINUTES", parse=int)
+    )
+    sse_interval: float = field(default=5.0, metadata=_var("OTELMETRICS_SSE_INTERVAL", parse=float))
+    response_time_header: bool = field(
+        default=False, metadata=_var("OTELMETRICS_RESPONSE_TIME_HEADER", parse=_parse_bool)
+    )
+    thresholds: Mapping[str, float] = field(
+        default_factory=lambda: dict(DEFAULT_THRESHOLDS),
+        metadata=_var("OTELMETRICS_THRESHOLDS", parse=_parse_thresholds),
+    )
+    # Domain metrics: users, trading.
+    user_timeout_seconds: float = field(
+        default=300.0, metadata=_var("OTELMETRICS_USER_TIMEOUT_SECONDS", parse=float)
+    )
+    max_users: int = field(default=10_000, metadata=_var("OTELMETRICS_MAX_USERS", parse=int))
+    strict: bool | None = field(
+        default=None, metadata=_var("OTELMETRICS_STRICT", parse=_parse_bool)
+    )
+    currency: str = field(default="USD", metadata=_var("OTELMETRICS_CURRENCY"))
+    symbols: tuple[str, ...] | None = field(
+        default=None, metadata=_var("OTELMETRICS_SYMBOLS", parse=_parse_list)
+    )
+    venues: tuple[str, ...] | None = field(
+        default=None, metadata=_var("OTELMETRICS_VENUES", parse=_parse_list)
+    )
+    symbol_limit: int = field(default=100, metadata=_var("OTELMETRICS_SYMBOL_LIMIT", parse=int))
+    timezone: str = field(default="UTC", metadata=_var("OTELMETRICS_TIMEZONE"))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -211,8 +288,10 @@ class Settings:
 
     @property
     def resolved_excluded_urls(self) -> tuple[str, ...]:
-        """Paths kept out of the HTTP metrics: given ones, else the metrics endpoint itself."""
-        return self.excluded_urls if self.excluded_urls is not None else (self.metrics_path,)
+        """Paths kept out of the HTTP metrics: given ones, else our own endpoints."""
+        if self.excluded_urls is not None:
+            return self.excluded_urls
+        return (self.metrics_path, self.api_prefix + "/*", self.dashboard_path)
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the setting and the fix for the first bad value."""
@@ -230,11 +309,41 @@ class Settings:
             raise _invalid("cardinality_limit", self.cardinality_limit, "use 2 or more")
         if self.prometheus_port is not None and not 0 <= self.prometheus_port <= 65535:
             raise _invalid("prometheus_port", self.prometheus_port, "use a port 0..65535")
-        if not self.metrics_path.startswith("/"):
-            raise _invalid("metrics_path", self.metrics_path, "start the path with '/'")
+        for name in ("metrics_path", "api_prefix", "dashboard_path"):
+            if not getattr(self, name).startswith("/"):
+                raise _invalid(name, getattr(self, name), "start the path with '/'")
+        self._validate_domain()
         for name in ("otlp_endpoint", "otlp_metrics_endpoint"):
             if getattr(self, name) is not None:
                 _check_endpoint(name, getattr(self, name))
+
+    def _validate_domain(self) -> None:
+        for name in ("window_seconds", "sse_interval", "user_timeout_seconds"):
+            if not getattr(self, name) > 0:
+                raise _invalid(name, getattr(self, name), "use a positive number of seconds")
+        for name in ("history_minutes", "max_users", "symbol_limit"):
+            if getattr(self, name) < 1:
+                raise _invalid(name, getattr(self, name), "use 1 or more")
+        if any(value < 1 for value in self.api_rate_limits.values()):
+            raise _invalid(
+                "api_rate_limits", dict(self.api_rate_limits), "use 1 or more per minute"
+            )
+        try:
+            ZoneInfo(self.timezone)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise _invalid(
+                "timezone", self.timezone, "use an IANA name such as Europe/London"
+            ) from None
+
+    @property
+    def resolved_strict(self) -> bool:
+        """Reject invalid domain calls with an error (development) or log and drop them.
+
+        Unset, it follows the environment: strict in development, test and local.
+        """
+        if self.strict is not None:
+            return self.strict
+        return (self.environment or "").lower() in {"development", "dev", "local", "test"}
 
 
 _CHOICES: dict[str, frozenset[str]] = {

@@ -24,7 +24,7 @@ import weakref
 from collections.abc import Sequence
 from importlib.metadata import version
 from time import time_ns
-from typing import Any
+from typing import Any, Protocol
 
 from opentelemetry import metrics
 from opentelemetry.sdk.metrics import MeterProvider
@@ -37,6 +37,7 @@ from otelmetrics import gauges, process, prometheus, readers, tracing
 from otelmetrics.http import HttpServerMetrics
 from otelmetrics.producer import LeanProducer, attach
 from otelmetrics.settings import Settings
+from otelmetrics.store import SeriesTable
 
 __all__ = ["MetricsHandle", "configure", "default_handle"]
 
@@ -69,12 +70,13 @@ class MetricsHandle:
         self.prometheus_registry: CollectorRegistry | None = None
         self.resource = build_resource(settings, self.instance_id)
         self._producers: list[LeanProducer] = []
+        self._components: list[Component] = [self.http]
         reader_list = self._build_readers(extra_readers)
         self.meter_provider = MeterProvider(metric_readers=reader_list, resource=self.resource)
         scope = InstrumentationScope(SCOPE_NAME, VERSION)
         for reader, (delta, exponential) in zip(reader_list, self._reader_modes, strict=True):
             producer = LeanProducer(
-                lambda: self.http.tables,
+                self._tables,
                 scope=scope,
                 start_ns=self.start_ns,
                 delta=delta,
@@ -82,14 +84,21 @@ class MetricsHandle:
             )
             attach(reader, producer, lambda: self.resource)
             self._producers.append(producer)
-        meter = self.meter_provider.get_meter(SCOPE_NAME, VERSION)
+        self.meter = self.meter_provider.get_meter(SCOPE_NAME, VERSION)
         if settings.process_metrics and not settings.sdk_disabled:
             process.register(
-                meter, system=settings.system_metrics, limit=settings.cardinality_limit
+                self.meter, system=settings.system_metrics, limit=settings.cardinality_limit
             )
         gauges.register_pending(self)
         self.prometheus_server = prometheus.serve(self)
         _LIVE.add(self)
+
+    def add_component(self, component: Component) -> None:
+        """Export a domain component's lean tables and reset it after a fork."""
+        self._components.append(component)
+
+    def _tables(self) -> list[SeriesTable]:
+        return [table for component in self._components for table in component.tables]
 
     def _build_readers(self, extra: Sequence[MetricReader]) -> list[MetricReader]:
         built: list[MetricReader] = []
@@ -149,7 +158,8 @@ class MetricsHandle:
         self.instance_id = str(uuid.uuid4())
         self.resource = build_resource(self.settings, self.instance_id)
         self.start_ns = time_ns()
-        self.http.reset()
+        for component in self._components:
+            component.reset()
         for producer in self._producers:
             producer.reset(self.start_ns)
 
@@ -191,6 +201,15 @@ def _layout(settings: Settings) -> Any:
     if settings.histogram_aggregation != "base2_exponential_bucket_histogram":
         return "explicit"
     return "both" if "prometheus" in settings.resolved_exporters else "exponential"
+
+
+class Component(Protocol):
+    """Lean tables that a handle exports, reset when a worker forks."""
+
+    @property
+    def tables(self) -> Sequence[SeriesTable]: ...
+
+    def reset(self) -> None: ...
 
 
 _LIVE: weakref.WeakSet[MetricsHandle] = weakref.WeakSet()

@@ -53,8 +53,12 @@ def test_resource_attributes_are_parsed():
     }
 
 
-def test_excluded_urls_default_to_the_metrics_path():
-    assert Settings.from_env({}).resolved_excluded_urls == ("/metrics",)
+def test_excluded_urls_default_to_our_own_endpoints():
+    assert Settings.from_env({}).resolved_excluded_urls == (
+        "/metrics",
+        "/api/metrics/*",
+        "/api/metrics/dashboard",
+    )
     env = {"OTELMETRICS_METRICS_PATH": "/prom", "OTELMETRICS_EXCLUDED_URLS": "/health,/static/*"}
     assert Settings.from_env(env).resolved_excluded_urls == ("/health", "/static/*")
 
@@ -97,3 +101,43 @@ def test_invalid_values_fail_loudly_with_the_fix(env, message):
 def test_unknown_kwarg_is_a_type_error():
     with pytest.raises(TypeError, match="servce_name"):
         Settings.from_env({}, servce_name="typo")
+
+
+def test_thresholds_and_rate_limits_merge_with_the_defaults():
+    env = {"OTELMETRICS_THRESHOLDS": "cpu_usage_pct=90", "OTELMETRICS_API_RATE_LIMITS": "reset=1"}
+    settings = Settings.from_env(env)
+    assert settings.thresholds["cpu_usage_pct"] == 90
+    assert settings.thresholds["error_rate_pct"] == 5
+    assert settings.api_rate_limits == {"read": 100, "export": 10, "snapshot": 10, "reset": 1}
+
+
+@pytest.mark.parametrize(
+    ("env", "words"),
+    [
+        ({"OTELMETRICS_THRESHOLDS": "latency=1"}, "unknown threshold 'latency'"),
+        ({"OTELMETRICS_API_RATE_LIMITS": "write=1"}, "unknown endpoint class 'write'"),
+        ({"OTELMETRICS_API_RATE_LIMITS": "read=0"}, "use 1 or more per minute"),
+        ({"OTELMETRICS_WINDOW_SECONDS": "0"}, "positive number of seconds"),
+        ({"OTELMETRICS_HISTORY_MINUTES": "0"}, "use 1 or more"),
+        ({"OTELMETRICS_TIMEZONE": "Mars/Olympus"}, "IANA name"),
+        ({"OTELMETRICS_API_PREFIX": "api"}, "start the path with '/'"),
+    ],
+)
+def test_bad_domain_settings_fail_with_the_fix(env, words):
+    with pytest.raises(ValueError, match=words):
+        Settings.from_env(env)
+
+
+@pytest.mark.parametrize(
+    ("environment", "strict", "expected"),
+    [
+        ("development", None, True),
+        ("production", None, False),
+        (None, None, False),
+        ("production", True, True),
+        ("test", False, False),
+    ],
+)
+def test_strict_follows_the_environment_unless_set(environment, strict, expected):
+    settings = Settings.from_env({}, environment=environment, strict=strict)
+    assert settings.resolved_strict is expected
