@@ -14,6 +14,7 @@ from time import perf_counter
 from opentelemetry.trace import get_current_span
 
 from otelmetrics.store import Aggregator, InstrumentSpec, Key, Layout, SeriesTable
+from otelmetrics.window import RollingWindow
 
 # The semconv-advised bucket bounds for http.server.request.duration, in seconds.
 DURATION_BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
@@ -91,6 +92,7 @@ class HttpServerMetrics:
         )
         self.active = SeriesTable((ACTIVE,), ACTIVE_ATTRIBUTES, limit=limit, lock=lock)
         self.exemplars = False  # set when tracing is on: then record trace context too
+        self.window: RollingWindow | None = None  # the JSON API's rolling statistics
         # request key -> its duration/request/response aggregators and its active total
         self._series: dict[Key, tuple[Aggregator, ...]] = {}
         self.excluded_paths = frozenset(url for url in excluded_urls if not url.endswith("*"))
@@ -136,7 +138,8 @@ class HttpServerMetrics:
         an exception gets ``error.type`` = the status code, as the conventions say. ``trace`` is
         the (trace_id, span_id) of the request's sampled span, kept as a duration exemplar.
         """
-        duration = perf_counter() - started
+        now = perf_counter()
+        duration = now - started
         if error_type is None and status >= 500:
             error_type = _STATUS_ERRORS.get(status)
         key = (method, route, status, scheme, error_type)
@@ -153,6 +156,9 @@ class HttpServerMetrics:
             if response_size is not None:
                 response_agg.add(response_size)
             active.add(-1)
+            window = self.window
+            if window is not None:
+                window.add(duration, status, now)
         finally:
             lock.release()
 
@@ -169,6 +175,8 @@ class HttpServerMetrics:
         self.active.reset()
         self._series = {}
         self.active.lock = self.requests.lock
+        if self.window is not None:
+            self.window.reset()
 
 
 def current_trace() -> tuple[int, int] | None:

@@ -37,7 +37,10 @@ from otelmetrics import gauges, process, prometheus, readers, tracing
 from otelmetrics.http import HttpServerMetrics
 from otelmetrics.producer import LeanProducer, attach
 from otelmetrics.settings import Settings
+from otelmetrics.stats import Stats
 from otelmetrics.store import SeriesTable
+from otelmetrics.users import ActiveUsers
+from otelmetrics.websockets import WebsocketMetrics
 
 __all__ = ["MetricsHandle", "configure", "default_handle"]
 
@@ -53,6 +56,8 @@ class MetricsHandle:
         settings: The validated settings it was built from.
         meter_provider: The SDK MeterProvider (use it for your own instruments).
         http: The HTTP server metrics the framework adapters record into.
+        websockets: Websocket connections and messages (:mod:`otelmetrics.websockets`).
+        users: The active users behind ``app.users.active`` (:mod:`otelmetrics.users`).
         prometheus_registry: The registry ``/metrics`` renders, or None without Prometheus.
         resource: The resource every export carries (a forked worker gets its own).
     """
@@ -90,6 +95,18 @@ class MetricsHandle:
                 self.meter, system=settings.system_metrics, limit=settings.cardinality_limit
             )
         gauges.register_pending(self)
+        self.websockets = WebsocketMetrics(
+            limit=settings.cardinality_limit, layout=_layout(settings)
+        )
+        self.add_component(self.websockets)
+        self.users = ActiveUsers(
+            timeout=settings.user_timeout_seconds, max_users=settings.max_users
+        )
+        self.add_component(self.users)
+        if not settings.sdk_disabled:
+            self.users.register(self.meter, limit=settings.cardinality_limit)
+        self.stats = Stats(self, start=not settings.sdk_disabled)
+        self.add_component(self.stats)
         self.prometheus_server = prometheus.serve(self)
         _LIVE.add(self)
 
@@ -130,6 +147,7 @@ class MetricsHandle:
         """
         limit = self.settings.shutdown_timeout if timeout is None else timeout
         _LIVE.discard(self)
+        self.stats.stop()
         if self.prometheus_server is not None:
             self.prometheus_server.shutdown()
             self.prometheus_server.server_close()

@@ -1,0 +1,369 @@
+"""The in-process statistics behind the JSON API: current view, history, health and alerts.
+
+One :class:`Stats` per handle (``handle.stats``). It reads the rolling window that the HTTP hot
+path feeds (no second record per request), the process sampler, the active users and the
+websocket connections. A daemon thread samples every statistic every 5 s (kept: the last 1000
+samples of each, 8 KB per statistic) and keeps one snapshot per minute (``history_minutes``).
+
+Each worker process has its own ``Stats``: under gunicorn the JSON view is per worker, while
+the exported metrics aggregate across workers in Prometheus or the collector.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from array import array
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib.metadata import version
+from time import perf_counter, time
+from typing import TYPE_CHECKING, Any
+
+from otelmetrics.process import ProcessSampler, Sample
+from otelmetrics.window import RollingWindow, WindowView
+
+if TYPE_CHECKING:
+    from otelmetrics.setup import MetricsHandle
+
+_logger = logging.getLogger(__name__)
+
+SAMPLE_SECONDS = 5.0
+SAMPLES_KEPT = 1000
+MIN_REQUESTS = 10  # below this many requests in the window, rates and p99 do not alert
+STATISTICS = (
+    "request_rate_rpm",
+    "error_rate_pct",
+    "server_error_rate_pct",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "latency_p99_ms",
+    "active_users",
+    "memory_usage_pct",
+    "memory_usage_mb",
+    "cpu_usage_pct",
+    "websocket_connections",
+    "total_requests",
+    "total_errors",
+)
+
+
+@dataclass(frozen=True)
+class Check:
+    """A threshold on one statistic: above it a warning, above ``critical(threshold)`` critical."""
+
+    statistic: str
+    alert: str
+    category: str
+    label: str
+    critical: Callable[[float], float]
+    needs_traffic: bool = False
+
+
+# Thresholds come from settings.thresholds (seeds 001/002); critical levels from seeds 002/004.
+CHECKS = (
+    Check("error_rate_pct", "HIGH_ERROR_RATE", "errors", "Error rate", lambda t: 2 * t, True),
+    Check("latency_p99_ms", "HIGH_LATENCY", "performance", "P99 latency", lambda t: 2 * t, True),
+    Check("memory_usage_pct", "HIGH_MEMORY", "resources", "Memory usage", lambda t: max(t, 95.0)),
+    Check("cpu_usage_pct", "HIGH_CPU", "resources", "CPU usage", lambda t: max(t, 90.0)),
+)
+
+
+class Stats:
+    """Rolling-window statistics of one handle, as the JSON API serves them.
+
+    Args:
+        handle: The handle whose HTTP metrics feed the window.
+        clock: Wall clock (epoch seconds) for timestamps; tests inject one.
+        monotonic: The clock of the request path (``perf_counter``); tests inject one.
+        start: Start the sampling thread (tests call :meth:`tick` themselves).
+    """
+
+    STATISTICS = STATISTICS
+
+    def __init__(
+        self,
+        handle: MetricsHandle,
+        *,
+        clock: Callable[[], float] = time,
+        monotonic: Callable[[], float] = perf_counter,
+        start: bool = True,
+    ) -> None:
+        self.settings = settings = handle.settings
+        self.version = version("otelmetrics")
+        self._handle = handle
+        self._clock = clock
+        self._monotonic = monotonic
+        handle.http.window = RollingWindow(settings.window_seconds)
+        self._process = ProcessSampler()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._clear()
+        if start:
+            self.start()
+
+    def _clear(self) -> None:
+        self._history: deque[tuple[float, dict[str, Any]]] = deque(
+            maxlen=self.settings.history_minutes
+        )
+        self._samples = _Samples(SAMPLES_KEPT)
+        self._since: dict[str, float] = {}  # alert name -> when it was first breached
+        self._resources_ok = True
+
+    # -- the views -------------------------------------------------------------------------
+
+    def current(self) -> dict[str, Any]:
+        """The seed-001 snapshot: rates, percentiles (ms), users, resources and totals."""
+        return self._snapshot(self._clock())[0]
+
+    def history(self, minutes: int) -> list[dict[str, Any]]:
+        """One-minute snapshots of the last ``minutes`` minutes, oldest first."""
+        since = self._clock() - minutes * 60
+        with self._lock:
+            return [snapshot for at, snapshot in self._history if at >= since]
+
+    def statistics(self) -> dict[str, Any]:
+        current = self.current()
+        requests, errors = current["total_requests"], current["total_errors"]
+        return {
+            "current": current,
+            "totals": {
+                "total_requests": requests,
+                "total_errors": errors,
+                "total_error_rate_pct": _pct(errors, requests),
+            },
+            "configuration": {
+                "window_seconds": self.settings.window_seconds,
+                "user_timeout_seconds": self.settings.user_timeout_seconds,
+                "max_history_minutes": self.settings.history_minutes,
+            },
+        }
+
+    def health(self) -> dict[str, Any]:
+        """Status (healthy, degraded, unhealthy), components, threshold checks, current rpm."""
+        current, requests = self._snapshot(self._clock())
+        checks = {check.statistic: self._check(check, current, requests) for check in CHECKS}
+        levels = {check["level"] for check in checks.values()}
+        status = "unhealthy" if "critical" in levels else "degraded" if "warning" in levels else ""
+        return {
+            "status": status or "healthy",
+            "components": self._components(),
+            "checks": checks,
+            "current_rpm": current["request_rate_rpm"],
+        }
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """The thresholds breached now, with severity, category and since when."""
+        now = self._clock()
+        current, requests = self._snapshot(now)
+        with self._lock:
+            return list(self._evaluate(current, requests, now))
+
+    def series(self, name: str, last_n: int) -> list[dict[str, Any]]:
+        """The last ``last_n`` 5-second samples of one statistic. KeyError for unknown names."""
+        if name not in STATISTICS:
+            raise KeyError(name)
+        self._ensure_sample()
+        with self._lock:
+            return [
+                {"timestamp": _iso(at), "value": value}
+                for at, value in self._samples.last(STATISTICS.index(name), last_n)
+            ]
+
+    def summary(self) -> dict[str, dict[str, float | int]]:
+        """Count, mean, min, max and latest of every statistic over the kept samples."""
+        self._ensure_sample()
+        with self._lock:
+            return {name: self._samples.summary(i) for i, name in enumerate(STATISTICS)}
+
+    @property
+    def tables(self) -> tuple[()]:
+        return ()  # a handle component that exports nothing: it reads the HTTP window
+
+    def active_user_ids(self) -> list[str]:
+        users = getattr(self._handle, "users", None)
+        return sorted(users.ids()) if users is not None else []
+
+    # -- sampling ----------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Take one sample; keep a history snapshot when a new minute has begun."""
+        now = self._clock()
+        snapshot, requests = self._snapshot(now)
+        with self._lock:
+            self._samples.append(now, [float(snapshot[name]) for name in STATISTICS])
+            last = self._history[-1][0] if self._history else None
+            if last is None or now // 60 > last // 60:
+                self._history.append((now, snapshot))
+            for _ in self._evaluate(snapshot, requests, now):
+                pass  # keeps each alert's since-when current
+
+    def start(self) -> None:
+        """Start the sampling thread (again, in a forked child)."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="otelmetrics-stats", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(SAMPLE_SECONDS):
+            try:
+                self.tick()
+            except Exception:  # a failed sample must not end the thread
+                _logger.warning("otelmetrics: sampling the statistics failed", exc_info=True)
+
+    def reset(self) -> None:
+        """Start from zero: the window, the totals, the samples, the history and the alerts."""
+        window = self._handle.http.window
+        if window is not None:
+            with self._handle.http.requests.lock:
+                window.reset()
+        with self._lock:
+            self._clear()
+        if self._thread is not None:
+            self.start()  # after a fork the thread is gone
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _ensure_sample(self) -> None:
+        if not self._samples.size:
+            self.tick()
+
+    def _window(self) -> tuple[WindowView, list[int]]:
+        http = self._handle.http
+        window = http.window
+        assert window is not None
+        with http.requests.lock:
+            return window.view(self._monotonic()), list(window.totals)
+
+    def _snapshot(self, now: float) -> tuple[dict[str, Any], int]:
+        """The snapshot at ``now``, and how many requests the window holds."""
+        view, (total_requests, total_errors, _) = self._window()
+        process = self._resources()
+        minutes = view.seconds / 60
+        snapshot = {
+            "timestamp": _iso(now),
+            "request_rate_rpm": round(view.requests / minutes, 2) if minutes else 0.0,
+            "error_rate_pct": _pct(view.errors, view.requests),
+            "server_error_rate_pct": _pct(view.server_errors, view.requests),
+            "latency_p50_ms": round(view.p50 * 1000, 3),
+            "latency_p95_ms": round(view.p95 * 1000, 3),
+            "latency_p99_ms": round(view.p99 * 1000, 3),
+            "active_users": self._count("users", "count"),
+            "memory_usage_pct": round(process.memory_utilization * 100, 2) if process else 0.0,
+            "memory_usage_mb": round(process.rss / 1048576, 1) if process else 0.0,
+            "cpu_usage_pct": round(process.cpu_utilization * 100, 2) if process else 0.0,
+            "websocket_connections": self._count("websockets", "active_total"),
+            "total_requests": total_requests,
+            "total_errors": total_errors,
+        }
+        return snapshot, view.requests
+
+    def _resources(self) -> Sample | None:
+        try:
+            sample = self._process.sample()
+        except Exception:  # psutil can fail in odd sandboxes; the API still answers
+            if self._resources_ok:
+                _logger.warning("otelmetrics: process sampling failed", exc_info=True)
+            self._resources_ok = False
+            return None
+        self._resources_ok = True
+        return sample
+
+    def _count(self, component: str, method: str) -> int:
+        found = getattr(self._handle, component, None)
+        return int(getattr(found, method)()) if found is not None else 0
+
+    def _check(self, check: Check, current: dict[str, Any], requests: int) -> dict[str, Any]:
+        threshold = self.settings.thresholds[check.statistic]
+        value = current[check.statistic]
+        quiet = check.needs_traffic and requests < MIN_REQUESTS
+        level = "ok"
+        if not quiet and value > check.critical(threshold):
+            level = "critical"
+        elif not quiet and value > threshold:
+            level = "warning"
+        return {"ok": level == "ok", "level": level, "value": value, "threshold": threshold}
+
+    def _evaluate(
+        self, current: dict[str, Any], requests: int, now: float
+    ) -> Iterator[dict[str, Any]]:
+        """Yield the breached checks as alerts, tracking since when each has been breached."""
+        for check in CHECKS:
+            result = self._check(check, current, requests)
+            if result["ok"]:
+                self._since.pop(check.alert, None)
+                continue
+            since = self._since.setdefault(check.alert, now)
+            yield {
+                "name": check.alert,
+                "severity": result["level"],
+                "category": check.category,
+                "message": f"{check.label} {result['value']} is above {result['threshold']}",
+                "value": result["value"],
+                "threshold": result["threshold"],
+                "since": _iso(since),
+            }
+
+    def _components(self) -> dict[str, str]:
+        def state(ok: bool) -> str:
+            return "operational" if ok else "unavailable"
+
+        return {
+            "metrics_monitor": state(True),
+            "request_tracking": state(self._handle.http.window is not None),
+            "resource_monitoring": state(self._resources_ok),
+            "websocket_tracking": state(getattr(self._handle, "websockets", None) is not None),
+        }
+
+
+class _Samples:
+    """The last ``size`` samples of every statistic, in flat float arrays (a ring)."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.size = 0
+        self._next = 0
+        self._at = array("d", [0.0]) * capacity
+        self._values = [array("d", [0.0]) * capacity for _ in STATISTICS]
+
+    def append(self, at: float, values: list[float]) -> None:
+        self._at[self._next] = at
+        for column, value in zip(self._values, values, strict=True):
+            column[self._next] = value
+        self._next = (self._next + 1) % self.capacity
+        self.size = min(self.size + 1, self.capacity)
+
+    def _order(self, n: int) -> list[int]:
+        n = min(n, self.size)
+        return [(self._next - n + i) % self.capacity for i in range(n)]
+
+    def last(self, column: int, n: int) -> list[tuple[float, float]]:
+        return [(self._at[i], self._values[column][i]) for i in self._order(n)]
+
+    def summary(self, column: int) -> dict[str, float | int]:
+        values = [self._values[column][i] for i in self._order(self.size)]
+        if not values:
+            return {"count": 0, "mean": 0.0, "min": 0.0, "max": 0.0, "latest": 0.0}
+        return {
+            "count": len(values),
+            "mean": round(sum(values) / len(values), 3),
+            "min": min(values),
+            "max": max(values),
+            "latest": values[-1],
+        }
+
+
+def _pct(part: int, whole: int) -> float:
+    return round(100.0 * part / whole, 2) if whole else 0.0
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).isoformat()

@@ -1,0 +1,174 @@
+"""Stats: the seed-001 snapshot, history, health, alerts, series and reset (injected clocks)."""
+
+from dataclasses import replace
+
+import pytest
+
+from otelmetrics.stats import STATISTICS, Stats
+
+SEED_FIELDS = {
+    "timestamp",
+    "request_rate_rpm",
+    "error_rate_pct",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "latency_p99_ms",
+    "active_users",
+    "memory_usage_pct",
+    "memory_usage_mb",
+    "cpu_usage_pct",
+    "websocket_connections",
+    "total_requests",
+    "total_errors",
+}
+
+
+class Clock:
+    def __init__(self, start: float = 1_800_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def stats(metrics, clock):
+    return Stats(metrics.handle, clock=clock, monotonic=clock, start=False)
+
+
+def record(stats, clock, count, *, seconds=0.02, status=200):
+    window = stats._handle.http.window
+    for _ in range(count):
+        window.add(seconds, status, clock.now)
+
+
+def test_current_has_the_seed_fields_and_the_window_values(stats, clock):
+    record(stats, clock, 90, seconds=0.02)
+    record(stats, clock, 10, seconds=0.5, status=503)
+    clock.now += 60
+    current = stats.current()
+    assert SEED_FIELDS <= set(current) and set(current) - SEED_FIELDS == {"server_error_rate_pct"}
+    assert current["request_rate_rpm"] == 100.0  # 100 requests over the first minute
+    assert current["error_rate_pct"] == 10.0
+    assert current["server_error_rate_pct"] == 10.0
+    assert current["latency_p50_ms"] == pytest.approx(20, rel=0.01)
+    assert current["latency_p99_ms"] == pytest.approx(500, rel=0.01)
+    assert (current["total_requests"], current["total_errors"]) == (100, 10)
+    assert current["memory_usage_mb"] > 0
+    assert current["timestamp"].startswith("2027-01-15T08:")
+
+
+def test_statistics_totals_and_configuration(stats, clock):
+    record(stats, clock, 3)
+    record(stats, clock, 1, status=404)
+    statistics = stats.statistics()
+    assert statistics["totals"] == {
+        "total_requests": 4,
+        "total_errors": 1,
+        "total_error_rate_pct": 25.0,
+    }
+    assert statistics["configuration"] == {
+        "window_seconds": 300.0,
+        "user_timeout_seconds": 300.0,
+        "max_history_minutes": 60,
+    }
+
+
+def test_history_keeps_one_snapshot_per_minute_up_to_the_limit(metrics, clock):
+    metrics.handle.settings = replace(metrics.handle.settings, history_minutes=3)
+    stats = Stats(metrics.handle, clock=clock, monotonic=clock, start=False)
+    for _ in range(5 * 12):  # five minutes of 5-second ticks
+        stats.tick()
+        clock.now += 5
+    history = stats.history(60)
+    assert len(history) == 3
+    stamps = [snapshot["timestamp"] for snapshot in history]
+    assert stamps == sorted(stamps)
+    assert len(stats.history(1)) == 1
+
+
+def test_health_degrades_then_fails_with_the_error_rate(stats, clock):
+    record(stats, clock, 20)
+    assert stats.health()["status"] in {"healthy", "degraded"}  # CPU/memory are real
+    assert stats.health()["checks"]["error_rate_pct"]["ok"] is True
+    record(stats, clock, 2, status=500)  # 2/22 = 9 %: above 5 %, below 10 %
+    checks = stats.health()["checks"]
+    assert checks["error_rate_pct"]["level"] == "warning"
+    record(stats, clock, 10, status=500)
+    health = stats.health()
+    assert health["checks"]["error_rate_pct"]["level"] == "critical"
+    assert health["status"] == "unhealthy"
+    assert health["components"]["request_tracking"] == "operational"
+
+
+def test_a_few_requests_do_not_alert(stats, clock):
+    record(stats, clock, 1, seconds=5.0, status=500)
+    assert stats.health()["checks"]["error_rate_pct"]["ok"] is True
+    assert not [a for a in stats.alerts() if a["category"] != "resources"]
+
+
+def test_alerts_say_since_when_and_clear(stats, clock):
+    record(stats, clock, 20, seconds=2.0)
+    first = {a["name"]: a for a in stats.alerts()}["HIGH_LATENCY"]
+    assert first["severity"] == "warning"
+    assert first["threshold"] == 1000.0
+    assert first["value"] == pytest.approx(2000, rel=0.01)
+    assert set(first) == {"name", "severity", "category", "message", "value", "threshold", "since"}
+    clock.now += 30
+    again = {a["name"]: a for a in stats.alerts()}["HIGH_LATENCY"]
+    assert again["since"] == first["since"]
+    clock.now += 600  # the slow requests have left the window
+    assert "HIGH_LATENCY" not in {a["name"] for a in stats.alerts()}
+
+
+def test_series_and_summary_from_the_samples(stats, clock):
+    for count in (10, 20, 30):
+        record(stats, clock, count)
+        stats.tick()
+        clock.now += 5
+    series = stats.series("total_requests", 2)
+    assert [point["value"] for point in series] == [30.0, 60.0]
+    summary = stats.summary()
+    assert set(summary) == set(STATISTICS)
+    assert summary["total_requests"] == {
+        "count": 3,
+        "mean": 33.333,
+        "min": 10.0,
+        "max": 60.0,
+        "latest": 60.0,
+    }
+    with pytest.raises(KeyError):
+        stats.series("nope", 1)
+
+
+def test_reset_clears_window_totals_history_and_samples(stats, clock):
+    record(stats, clock, 5, status=500)
+    stats.tick()
+    stats.reset()
+    assert stats.current()["total_requests"] == 0
+    assert stats.history(60) == []
+    assert stats.series("total_errors", 10) == [
+        {"timestamp": stats.current()["timestamp"], "value": 0.0}
+    ]
+
+
+def test_requests_through_flask_reach_the_window(metrics):
+    from flask import Flask
+
+    import otelmetrics
+
+    app = Flask("stats")
+    app.add_url_rule("/ok", "ok", lambda: "ok")
+    otelmetrics.instrument(app, handle=metrics.handle)
+    client = app.test_client()
+    for _ in range(3):
+        client.get("/ok")
+    client.get("/missing")
+    current = metrics.handle.stats.current()
+    assert (current["total_requests"], current["total_errors"]) == (4, 1)
+    assert current["latency_p99_ms"] > 0
