@@ -14,13 +14,18 @@ or, for any ASGI app built on Starlette routing::
 
 The request is timed until the last body chunk is sent (streaming and SSE included); the route
 template comes from the route Starlette matched (mounted sub-apps get their mount prefix), and
-a raise before the response started counts as 500 with ``error.type``. Websocket and lifespan
-scopes pass straight through.
+a raise before the response started counts as 500 with ``error.type``. Once a response is sent,
+the request's user is noted for ``app.users.active`` (see :mod:`otelmetrics.users`).
+
+Websocket scopes are counted from ``websocket.accept`` until either side closes (or the app
+raises), by route template, with their messages in and out; a connection rejected before accept
+is not counted. Lifespan scopes pass straight through.
 """
 
 from __future__ import annotations
 
 import logging
+from time import perf_counter
 from typing import Any
 
 from starlette.applications import Starlette
@@ -30,15 +35,20 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from otelmetrics import prometheus, tracing
+from otelmetrics import prometheus, starlette_api, tracing
+from otelmetrics.api import MetricsApi
+from otelmetrics.auth import Authorize
 from otelmetrics.http import HttpServerMetrics, current_trace, normalize_method
 from otelmetrics.settings import Settings
 from otelmetrics.setup import MetricsHandle, default_handle
+from otelmetrics.users import UserIdExtractor, UserTracker
+from otelmetrics.websockets import Connection, WebsocketMetrics
 
 __all__ = ["OtelMetricsMiddleware", "instrument_app", "uninstrument_app"]
 
 _logger = logging.getLogger(__name__)
 _CONTENT_LENGTH = b"content-length"
+_RESPONSE_TIME = b"x-response-time"
 
 
 class OtelMetricsMiddleware:
@@ -48,26 +58,51 @@ class OtelMetricsMiddleware:
         app: The ASGI app to wrap.
         handle: The handle to record into; default: the configured one, or one configured from
             the environment on the first request.
+        user_id: ``user_id(request) -> str | None`` for ``app.users.active``; default: the
+            module-level extractor, else :func:`otelmetrics.users.user_id_from`.
     """
 
-    def __init__(self, app: ASGIApp, *, handle: MetricsHandle | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        handle: MetricsHandle | None = None,
+        user_id: UserIdExtractor | None = None,
+    ) -> None:
         self.app = app
         self.handle = handle
+        self.user_id = user_id
         self.http: HttpServerMetrics | None = None
+        self.websockets: WebsocketMetrics | None = None
+        self.users: UserTracker | None = None
+        self.timing = False  # add X-Response-Time (settings.response_time_header)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
+            if scope["type"] == "websocket":
+                await self._websocket(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
             return
         http = self.http or self._resolve()
         if http.is_excluded(scope["path"]):
             await self.app(scope, receive, send)
             return
-        await _Exchange(http, scope).run(self.app, receive, send)
+        await _Exchange(http, scope, self.users, self.timing).run(self.app, receive, send)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        http = self.http or self._resolve()
+        if http.is_excluded(scope["path"]) or self.websockets is None:
+            await self.app(scope, receive, send)
+            return
+        await _WebsocketSession(self.websockets, scope).run(self.app, receive, send)
 
     def _resolve(self) -> HttpServerMetrics:
         if self.handle is None:
             self.handle = default_handle()
+        self.websockets = self.handle.websockets
+        self.users = UserTracker(self.handle.users, self.user_id)
+        self.timing = self.handle.settings.response_time_header
         self.http = self.handle.http
         return self.http
 
@@ -87,11 +122,17 @@ class _Exchange:
         "started",
         "done",
         "send",
+        "users",
+        "timing",
     )
 
-    def __init__(self, http: HttpServerMetrics, scope: Scope) -> None:
+    def __init__(
+        self, http: HttpServerMetrics, scope: Scope, users: UserTracker | None, timing: bool
+    ) -> None:
         self.http = http
         self.scope = scope
+        self.users = users
+        self.timing = timing
         self.method = normalize_method(scope["method"])
         self.scheme = scope.get("scheme", "http")
         self.root = scope.get("root_path", "")
@@ -117,6 +158,9 @@ class _Exchange:
         if kind == "http.response.start":
             self.status = message["status"]
             self.size = _content_length(message.get("headers", ()))
+            if self.timing:  # from the start time already taken: one clock read, when enabled
+                elapsed = f"{(perf_counter() - self.started) * 1000:.2f}ms".encode()
+                message["headers"] = [*message.get("headers", ()), (_RESPONSE_TIME, elapsed)]
         elif kind == "http.response.body" and not message.get("more_body", False):
             await self.send(message)
             self.finish(None)
@@ -138,16 +182,70 @@ class _Exchange:
             self.size,
             current_trace() if http.exemplars else None,
         )
+        if self.users is not None:  # after the response: off the timed path
+            self.users.asgi(self.scope, Request)
 
     def route(self) -> str | None:
-        route = self.scope.get("route")
-        path: str | None = getattr(route, "path", None)
-        if path is None:
-            return None
-        prefix: str = self.scope.get("root_path", "")[len(self.root) :]
-        if isinstance(route, Mount):
-            return prefix + "/{path:path}" if prefix.endswith(path) else prefix + path
-        return prefix + path if prefix else path
+        return _route(self.scope, self.root)
+
+
+def _route(scope: Scope, root: str) -> str | None:
+    """The template of the route Starlette matched, with the prefix of any mounts passed."""
+    route = scope.get("route")
+    path: str | None = getattr(route, "path", None)
+    if path is None:
+        return None
+    prefix: str = scope.get("root_path", "")[len(root) :]
+    if isinstance(route, Mount):
+        return prefix + "/{path:path}" if prefix.endswith(path) else prefix + path
+    return prefix + path if prefix else path
+
+
+class _WebsocketSession:
+    """One websocket: counted from ``websocket.accept`` until either side closes it.
+
+    The route is read at accept (routing has run by then) and its series resolved once, so
+    each message costs one locked add.
+    """
+
+    __slots__ = ("websockets", "scope", "root", "connection", "receive", "send")
+
+    def __init__(self, websockets: WebsocketMetrics, scope: Scope) -> None:
+        self.websockets = websockets
+        self.scope = scope
+        self.root = scope.get("root_path", "")
+        self.connection: Connection | None = None
+
+    async def run(self, app: ASGIApp, receive: Receive, send: Send) -> None:
+        self.receive = receive
+        self.send = send
+        try:
+            await app(self.scope, self.wrapped_receive, self.wrapped_send)
+        finally:
+            if self.connection is not None:  # an exception, or the app returned unclosed
+                self.connection.close()
+
+    async def wrapped_receive(self) -> Message:
+        message = await self.receive()
+        connection = self.connection
+        if connection is not None:
+            kind = message["type"]
+            if kind == "websocket.receive":
+                connection.received()
+            elif kind == "websocket.disconnect":
+                connection.close()
+        return message
+
+    async def wrapped_send(self, message: Message) -> None:
+        await self.send(message)
+        kind = message["type"]
+        if kind == "websocket.send":
+            if self.connection is not None:
+                self.connection.sent()
+        elif kind == "websocket.accept":
+            self.connection = self.websockets.connected(_route(self.scope, self.root))
+        elif kind == "websocket.close" and self.connection is not None:
+            self.connection.close()
 
 
 def _content_length(headers: Any) -> int | None:
@@ -157,10 +255,26 @@ def _content_length(headers: Any) -> int | None:
     return None
 
 
-def instrument_app(app: Starlette, *, handle: MetricsHandle | None = None) -> None:
-    """Add the middleware and the ``/metrics`` route to a FastAPI or Starlette app.
+def instrument_app(
+    app: Starlette,
+    *,
+    handle: MetricsHandle | None = None,
+    user_id: UserIdExtractor | None = None,
+    api: bool = True,
+    authorize: Authorize | None = None,
+) -> None:
+    """Add the middleware, the ``/metrics`` route and the JSON API to a FastAPI or Starlette app.
 
     Idempotent: a second call logs a warning. Call before the app starts serving.
+
+    Args:
+        app: The FastAPI or Starlette app.
+        handle: The handle to record into; default: the configured one.
+        user_id: ``user_id(request) -> str | None`` for ``app.users.active`` (see
+            :mod:`otelmetrics.users`).
+        api: Serve the JSON API under ``api_prefix`` and the live page (every endpoint but
+            ``/health`` and the page is locked until a token, hook or ``api_public`` allows it).
+        authorize: The API's authorize hook (see :mod:`otelmetrics.auth`).
     """
     if getattr(app.state, "otelmetrics", None) is not None:
         _logger.warning("otelmetrics: this ASGI app is already instrumented")
@@ -170,7 +284,7 @@ def instrument_app(app: Starlette, *, handle: MetricsHandle | None = None) -> No
         return
     middleware = native_before = None
     if not tracing.auto_instrumented(app):
-        middleware = Middleware(OtelMetricsMiddleware, handle=handle)
+        middleware = Middleware(OtelMetricsMiddleware, handle=handle, user_id=user_id)
         app.user_middleware.insert(0, middleware)
         app.middleware_stack = None
         native_before = _native_metrics(app, False)
@@ -178,6 +292,11 @@ def instrument_app(app: Starlette, *, handle: MetricsHandle | None = None) -> No
     if "prometheus" in settings.resolved_exporters:
         route = Route(settings.metrics_path, _metrics_endpoint(handle), methods=["GET"])
         app.router.routes.append(route)
+    if api:
+        resolve = (lambda: handle) if handle else default_handle
+        api_routes = starlette_api.make_routes(MetricsApi(settings, resolve, authorize=authorize))
+        app.router.routes.extend(api_routes)
+        app.state.otelmetrics_api = api_routes
     app.state.otelmetrics = (middleware, route, native_before)
     tracing.add_spans(app, "fastapi", settings)
 
@@ -209,6 +328,9 @@ def uninstrument_app(app: Starlette) -> None:
         _native_metrics(app, native_before)
     if route is not None:
         app.router.routes.remove(route)
+    for api_route in getattr(app.state, "otelmetrics_api", None) or ():
+        app.router.routes.remove(api_route)
+    app.state.otelmetrics_api = None
     tracing.remove_spans(app, "fastapi")
     app.state.otelmetrics = None
 

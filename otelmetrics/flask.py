@@ -17,21 +17,33 @@ without a Content-Length, ends when the server closes it); the ``start_response`
 in notes the status, the Content-Length and the route template (Flask calls it inside the
 request context, so no ``after_request`` hook is needed), and the ``got_request_exception``
 signal (free when nothing raises) notes the exception type. Requests that raise are counted
-as 500 with ``error.type``.
+as 500 with ``error.type``. ``start_response`` also notes the request's user for
+``app.users.active`` (see :mod:`otelmetrics.users`; an extractor that raises is logged once).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator
+from time import perf_counter
 from typing import Any
 
-from flask import Flask, Response, current_app, got_request_exception, request
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    got_request_exception,
+    has_request_context,
+    request,
+)
 
-from otelmetrics import prometheus, tracing
+from otelmetrics import flask_api, prometheus, tracing
+from otelmetrics.api import MetricsApi
+from otelmetrics.auth import Authorize
 from otelmetrics.http import HttpServerMetrics, current_trace, normalize_method
 from otelmetrics.settings import Settings
 from otelmetrics.setup import MetricsHandle, default_handle
+from otelmetrics.users import UserIdExtractor, UserTracker
 
 __all__ = ["OtelMetrics"]
 
@@ -49,10 +61,26 @@ class OtelMetrics:
         app: Instrument this app now (or call :meth:`init_app` later).
         handle: The handle to record into; default: the configured one, or one configured from
             the environment on the first request.
+        user_id: ``user_id(request) -> str | None`` for ``app.users.active``; default: the
+            module-level extractor, else :func:`otelmetrics.users.user_id_from`.
+        api: Serve the JSON API under ``api_prefix`` and the live page (every endpoint but
+            ``/health`` and the page is locked until a token, hook or ``api_public`` allows it).
+        authorize: The API's authorize hook (see :mod:`otelmetrics.auth`).
     """
 
-    def __init__(self, app: Flask | None = None, *, handle: MetricsHandle | None = None) -> None:
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        handle: MetricsHandle | None = None,
+        user_id: UserIdExtractor | None = None,
+        api: bool = True,
+        authorize: Authorize | None = None,
+    ) -> None:
         self._handle = handle
+        self._user_id = user_id
+        self._api = api
+        self._authorize = authorize
         if app is not None:
             self.init_app(app)
 
@@ -64,24 +92,34 @@ class OtelMetrics:
         settings = self._handle.settings if self._handle else Settings.from_env()
         if settings.sdk_disabled:
             return
-        state = _AppState(app, self._handle, settings)
+        state = _AppState(app, self._handle, settings, self._user_id)
         app.extensions[EXTENSION] = state
         state.install()
+        if self._api:
+            flask_api.mount(app, MetricsApi(settings, state.resolve, authorize=self._authorize))
 
     @staticmethod
     def uninstrument_app(app: Flask) -> None:
-        """Undo :meth:`init_app`; the ``/metrics`` rule stays (Flask cannot remove rules) but
-        answers 404 until the app is instrumented again."""
+        """Undo :meth:`init_app`; the ``/metrics`` and API rules stay (Flask cannot remove
+        rules) but answer 404 until the app is instrumented again."""
         state = app.extensions.pop(EXTENSION, None)
         if state is not None:
             state.uninstall()
+            flask_api.unmount(app)
 
 
 class _AppState:
-    def __init__(self, app: Flask, handle: MetricsHandle | None, settings: Settings) -> None:
+    def __init__(
+        self,
+        app: Flask,
+        handle: MetricsHandle | None,
+        settings: Settings,
+        user_id: UserIdExtractor | None = None,
+    ) -> None:
         self.app = app
         self.handle = handle
         self.settings = settings
+        self.user_id = user_id
         self.record = not tracing.auto_instrumented(app)
         self.middleware = _Middleware(app.wsgi_app, self)
 
@@ -136,6 +174,8 @@ class _Middleware:
         self.wsgi_app = wsgi_app
         self.state = state
         self.http: HttpServerMetrics | None = None
+        self.users: UserTracker | None = None
+        self.timing = False  # add X-Response-Time (settings.response_time_header)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         http = self.http or self._resolve()
@@ -148,7 +188,10 @@ class _Middleware:
         started = http.start(method, scheme)
         seen: list[Any] = []
         try:
-            body = self.wsgi_app(environ, _capturing(start_response, seen, http.exemplars))
+            capture = _capturing(start_response, seen, http.exemplars, self.users)
+            if self.timing:
+                capture = _timed(capture, started)
+            body = self.wsgi_app(environ, capture)
         except BaseException as exc:
             http.finish(
                 started, method, None, 500, scheme, type(exc).__qualname__, request_size, None
@@ -173,14 +216,31 @@ class _Middleware:
         return body
 
     def _resolve(self) -> HttpServerMetrics:
-        self.http = self.state.resolve().http
+        handle = self.state.resolve()
+        self.users = UserTracker(handle.users, self.state.user_id)
+        self.timing = handle.settings.response_time_header
+        self.http = handle.http
         return self.http
 
 
+def _timed(start_response: Callable[..., Any], started: float) -> Callable[..., Any]:
+    """``start_response`` adding ``X-Response-Time`` (ms since ``started``, the start time the
+    middleware already took)."""
+
+    def timed(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        headers.append(("X-Response-Time", f"{(perf_counter() - started) * 1000:.2f}ms"))
+        return start_response(status, headers, exc_info)
+
+    return timed
+
+
 def _capturing(
-    start_response: Callable[..., Any], seen: list[Any], exemplars: bool
+    start_response: Callable[..., Any],
+    seen: list[Any],
+    exemplars: bool,
+    users: UserTracker | None = None,
 ) -> Callable[..., Any]:
-    """``start_response`` that also notes the route, status, Content-Length and trace.
+    """``start_response`` that also notes the route, status, Content-Length, trace and user.
 
     Flask calls it inside the request context, so the matched rule is still at hand.
     """
@@ -192,6 +252,8 @@ def _capturing(
             _content_length(headers),
             current_trace() if exemplars else None,
         )
+        if users is not None and has_request_context():
+            users(request._get_current_object())  # type: ignore[attr-defined]
         return start_response(status, headers, exc_info)
 
     return capture

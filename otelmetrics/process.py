@@ -11,7 +11,7 @@ import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from time import monotonic
+from time import monotonic, time
 from typing import Any
 
 import psutil
@@ -31,6 +31,7 @@ class Sample:
     memory_utilization: float
     threads: int
     open_fds: int
+    uptime: float
 
 
 class ProcessSampler:
@@ -67,13 +68,15 @@ class ProcessSampler:
             rss = process.memory_info().rss
             threads = process.num_threads()
             fds = process.num_fds() if hasattr(process, "num_fds") else 0
+            started = process.create_time()
         used = times.user + times.system
         last_used, last_at = self._cpu_seen
         utilization = (used - last_used) / ((now - last_at) * self._cpus) if last_at else 0.0
         self._cpu_seen = (used, now)
         total = psutil.virtual_memory().total
+        uptime = max(0.0, time() - started)
         return Sample(
-            times.user, times.system, max(0.0, utilization), rss, rss / total, threads, fds
+            times.user, times.system, max(0.0, utilization), rss, rss / total, threads, fds, uptime
         )
 
 
@@ -142,6 +145,13 @@ _PROCESS_GAUGES: tuple[tuple[str, str, str, str, Any], ...] = (
         "{file_descriptor}",
         "Open file descriptors of this process.",
         lambda s: [Observation(s.open_fds)],
+    ),
+    (
+        "gauge",
+        "process.uptime",
+        "s",
+        "Seconds since this process started.",
+        lambda s: [Observation(s.uptime)],
     ),
 )
 

@@ -1,6 +1,7 @@
 """Settings: the one place that reads the environment.
 
-A keyword argument wins, then the environment variable, then the default::
+A keyword argument wins, then the environment variable, then the YAML config file (for the
+operations settings it may hold, :mod:`otelmetrics.config_file`), then the default::
 
     settings = Settings.from_env(service_name="orders-api")   # kwarg beats OTEL_SERVICE_NAME
     settings = Settings.from_env(environ={"OTEL_SERVICE_NAME": "x"})  # tests pass their own env
@@ -12,7 +13,9 @@ variable name, the bad value and the fix in the message.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -60,13 +63,20 @@ def _parse_pairs(raw: str) -> dict[str, str]:
 
 # Requests per minute per client for each endpoint class of the JSON API.
 DEFAULT_RATE_LIMITS = {"read": 100, "export": 10, "snapshot": 10, "reset": 5}
-# Health and alert thresholds (seeds 001/002): above them a check fails.
+# Health and alert thresholds (seeds 001/002): above them a check fails. The operations alerts
+# of seed 004: the error rate since start (%), errors and invalid-token attempts in 24 h, and
+# failed orders today.
 DEFAULT_THRESHOLDS = {
     "error_rate_pct": 5.0,
     "latency_p99_ms": 1000.0,
     "memory_usage_pct": 80.0,
     "cpu_usage_pct": 80.0,
+    "total_error_rate_pct": 10.0,
+    "errors_24h": 100.0,
+    "invalid_tokens_24h": 10.0,
+    "failed_orders_today": 10.0,
 }
+SSE_EVENT_NAME = re.compile(r"[A-Za-z0-9_.:-]+")
 
 
 def _parse_limits(raw: str) -> dict[str, int]:
@@ -79,7 +89,8 @@ def _parse_limits(raw: str) -> dict[str, int]:
 
 
 def _parse_thresholds(raw: str) -> dict[str, float]:
-    thresholds = dict(DEFAULT_THRESHOLDS)
+    """The thresholds given (merged over the file's and the defaults in ``from_env``)."""
+    thresholds = {}
     for key, value in _parse_pairs(raw).items():
         if key not in DEFAULT_THRESHOLDS:
             raise ValueError(f"unknown threshold {key!r}; use {sorted(DEFAULT_THRESHOLDS)}")
@@ -244,10 +255,38 @@ class Settings:
     )
     symbol_limit: int = field(default=100, metadata=_var("OTELMETRICS_SYMBOL_LIMIT", parse=int))
     timezone: str = field(default="UTC", metadata=_var("OTELMETRICS_TIMEZONE"))
+    # Operations views (issue 7): the YAML file, the CSV snapshot log, feeds and breakers.
+    config_file: str | None = field(default=None, metadata=_var("OTELMETRICS_CONFIG_FILE"))
+    snapshot_path: str = field(
+        default="logs/metrics.csv", metadata=_var("OTELMETRICS_SNAPSHOT_PATH")
+    )
+    snapshot_max_bytes: int = field(
+        default=10_485_760, metadata=_var("OTELMETRICS_SNAPSHOT_MAX_BYTES", parse=int)
+    )
+    snapshot_backups: int = field(
+        default=5, metadata=_var("OTELMETRICS_SNAPSHOT_BACKUPS", parse=int)
+    )
+    snapshot_interval: float = field(
+        default=0.0, metadata=_var("OTELMETRICS_SNAPSHOT_INTERVAL", parse=float)
+    )
+    feed_pairs: tuple[str, ...] | None = field(
+        default=None, metadata=_var("OTELMETRICS_FEED_PAIRS", parse=_parse_list)
+    )
+    breaker_names: tuple[str, ...] | None = field(
+        default=None, metadata=_var("OTELMETRICS_BREAKER_NAMES", parse=_parse_list)
+    )
+    sse_feed_event: str = field(
+        default="kraken_metrics", metadata=_var("OTELMETRICS_SSE_FEED_EVENT")
+    )
+    sse_feed_venue: str | None = field(default=None, metadata=_var("OTELMETRICS_SSE_FEED_VENUE"))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """Build settings from keyword overrides, then ``environ``, then defaults.
+        """Build settings from keyword overrides, then ``environ``, then the file, then defaults.
+
+        The YAML file (``config_file``, from a kwarg or ``OTELMETRICS_CONFIG_FILE``) supplies
+        the operations settings it holds (see :mod:`otelmetrics.config_file`); ``thresholds``
+        merge key by key: default, then the file's, then the env's or the kwarg's.
 
         Args:
             environ: The environment to read; ``os.environ`` when omitted.
@@ -255,7 +294,8 @@ class Settings:
 
         Raises:
             TypeError: An override names no setting.
-            ValueError: A value is invalid; the message names the variable and the fix.
+            ValueError: A value is invalid; the message names the variable (or the file and
+                line) and the fix.
         """
         env = os.environ if environ is None else environ
         known = {f.name: f for f in fields(cls)}
@@ -268,6 +308,14 @@ class Settings:
                 values[name] = overrides[name]
             elif (parsed := _from_environ(spec.metadata["env"], env)) is not None:
                 values[name] = parsed
+        from_file = _load_config_file(values.get("config_file"))
+        for name, value in from_file.items():
+            values.setdefault(name, value)
+        values["thresholds"] = {
+            **DEFAULT_THRESHOLDS,
+            **from_file.get("thresholds", {}),
+            **values.get("thresholds", {}),
+        }
         settings = cls(**values)
         settings.validate()
         return settings
@@ -334,6 +382,27 @@ class Settings:
             raise _invalid(
                 "timezone", self.timezone, "use an IANA name such as Europe/London"
             ) from None
+        self._validate_operations()
+
+    def _validate_operations(self) -> None:
+        unknown = sorted(set(self.thresholds) - set(DEFAULT_THRESHOLDS))
+        if unknown:
+            raise _invalid("thresholds", unknown, f"use keys of {sorted(DEFAULT_THRESHOLDS)}")
+        for key, value in self.thresholds.items():
+            if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+                raise _invalid("thresholds", {key: value}, "use a finite number >= 0")
+        for name in ("snapshot_max_bytes", "snapshot_backups", "snapshot_interval"):
+            if not getattr(self, name) >= 0:
+                raise _invalid(name, getattr(self, name), "use 0 or more (0 turns it off)")
+        if not self.snapshot_path.strip():
+            raise _invalid("snapshot_path", self.snapshot_path, "give a file path")
+        for name in ("feed_pairs", "breaker_names"):
+            names = getattr(self, name) or ()
+            if not all(isinstance(item, str) and item.strip() for item in names):
+                raise _invalid(name, names, "give non-empty names, e.g. BTC-USD,ETH-USD")
+        if not SSE_EVENT_NAME.fullmatch(self.sse_feed_event):
+            fix = "use letters, digits and _ . : - only, e.g. kraken_metrics"
+            raise _invalid("sse_feed_event", self.sse_feed_event, fix)
 
     @property
     def resolved_strict(self) -> bool:
@@ -366,6 +435,15 @@ def _from_environ(var: _Var, env: Mapping[str, str]) -> Any:
         except ValueError as exc:
             raise ValueError(f"{name}={raw!r} is invalid: {exc}") from None
     return None
+
+
+def _load_config_file(path: str | None) -> dict[str, Any]:
+    """The settings the YAML file gives (none without a file)."""
+    if not path:
+        return {}
+    from otelmetrics.config_file import load
+
+    return load(path)
 
 
 def _invalid(name: str, value: object, fix: str) -> ValueError:

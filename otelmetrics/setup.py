@@ -34,11 +34,15 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from prometheus_client import CollectorRegistry
 
 from otelmetrics import gauges, process, prometheus, readers, tracing
+from otelmetrics.events import Events
+from otelmetrics.feed import FeedLatency
 from otelmetrics.http import HttpServerMetrics
+from otelmetrics.performance import Performance
 from otelmetrics.producer import LeanProducer, attach
 from otelmetrics.settings import Settings
 from otelmetrics.stats import Stats
 from otelmetrics.store import SeriesTable
+from otelmetrics.trading import TradingMetrics
 from otelmetrics.users import ActiveUsers
 from otelmetrics.websockets import WebsocketMetrics
 
@@ -58,6 +62,10 @@ class MetricsHandle:
         http: The HTTP server metrics the framework adapters record into.
         websockets: Websocket connections and messages (:mod:`otelmetrics.websockets`).
         users: The active users behind ``app.users.active`` (:mod:`otelmetrics.users`).
+        events: Errors and security events (:mod:`otelmetrics.events`).
+        feed_latency: Rolling feed-latency percentiles per pair (:mod:`otelmetrics.feed`).
+        performance: The ``/performance`` sampler (:mod:`otelmetrics.performance`).
+        trading: The trading facade an engine calls (:mod:`otelmetrics.trading`).
         prometheus_registry: The registry ``/metrics`` renders, or None without Prometheus.
         resource: The resource every export carries (a forked worker gets its own).
     """
@@ -107,6 +115,17 @@ class MetricsHandle:
             self.users.register(self.meter, limit=settings.cardinality_limit)
         self.stats = Stats(self, start=not settings.sdk_disabled)
         self.add_component(self.stats)
+        self.events = Events(limit=settings.cardinality_limit)
+        self.add_component(self.events)
+        self.feed_latency = FeedLatency(
+            pairs=settings.feed_pairs,
+            seconds=settings.window_seconds,
+            max_series=settings.symbol_limit,
+        )
+        self.add_component(self.feed_latency)
+        self.performance = Performance()
+        self.trading = TradingMetrics(self)
+        self.add_component(self.trading)
         self.prometheus_server = prometheus.serve(self)
         _LIVE.add(self)
 

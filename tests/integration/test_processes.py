@@ -1,4 +1,7 @@
-"""Real servers: gunicorn workers, opentelemetry-instrument, the lazy default and the demo."""
+"""Real servers: gunicorn workers, opentelemetry-instrument and the lazy default.
+
+The demo's own process test is in test_demo.py.
+"""
 
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -130,27 +133,6 @@ def test_instrument_without_configure_configures_from_env_on_first_use():
         stop(server)
     assert 'service_name="lazy-app"' in body
     assert "http_server_request_duration_seconds_count{" in body
-
-
-def test_demo_serves_and_prints_urls():
-    port = free_port()
-    demo = start([PYTHON, "-m", "otelmetrics", "demo", "--port", str(port)], {})
-    try:
-        wait_http(f"http://127.0.0.1:{port}/", demo)
-        deadline = time.monotonic() + 30
-        body = ""
-        wanted = ('http_route="/api/orders/<int:order_id>"', 'error_type="RuntimeError"')
-        while time.monotonic() < deadline and not all(w in body for w in wanted):
-            import urllib.request
-
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics") as response:
-                body = response.read().decode()
-            time.sleep(0.3)
-    finally:
-        output = stop(demo)
-    assert f"http://127.0.0.1:{port}/metrics" in output
-    assert 'http_route="/api/orders/<int:order_id>"' in body  # background traffic arrived
-    assert 'error_type="RuntimeError"' in body
 
 
 def test_fastapi_native_metrics_are_off_so_each_request_counts_once():

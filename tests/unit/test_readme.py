@@ -28,3 +28,26 @@ def test_every_default_metric_is_documented(metrics):
     app.test_client().post("/x", data=b"body")
     for name in metrics.collect():
         assert f"`{name}`" in README, name
+
+
+def test_every_trading_metric_is_documented(metrics):
+    trading = metrics.handle.trading
+    trading.order_filled("BTC-USD", "buy", latency=0.01)
+    trading.position_opened("BTC-USD")
+    trading.position_closed("BTC-USD", 1.0, holding_seconds=5)
+    trading.set_unrealized("BTC-USD", 1.0, exposure=10.0)
+    trading.breaker_state("orders", "open")
+    trading.feed_message("kraken", "BTC-USD", 0.01)
+    trading.feed_trade("kraken", "BTC-USD")
+    trading.feed_status("kraken", False)
+    trading.feed_reconnect("kraken")
+    trading.engine_cycle(0.1)
+    trading.scanner_scan(0.1)
+    trading.market_data_delay(0.1)
+    trading.broker_status("mt5", True)
+    trading.broker_failure("mt5")
+    collected = metrics.collect()
+    assert {table.specs[0].name for table in trading.tables} <= set(collected)
+    for name in collected:
+        if name.startswith(("trading.", "exchange.", "circuit_breaker.", "process.uptime")):
+            assert f"`{name}`" in README, name

@@ -1,0 +1,157 @@
+"""The demo's Flask dashboard with Flask-SocketIO (seed 000's shape, port 8050 by default).
+
+Routes: ``/`` (a small page, no CDN), ``/api/portfolio``, ``/api/prices``,
+``/api/strategies/<name>`` (the business routes the scenarios disturb), the scenario
+endpoints (:mod:`otelmetrics.demo.control`), and what otelmetrics adds: ``/metrics``, the JSON
+API under ``/api/metrics`` and its live page. Socket.IO: a client may ``subscribe`` to a pair
+(its room) and receives ``price_update`` events every second; ``request_metrics`` and the 5 s
+``metrics_update`` broadcast come from :func:`otelmetrics.websockets.instrument_socketio`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from flask_socketio import SocketIO, emit, join_room  # type: ignore[import-untyped]
+
+import otelmetrics
+from otelmetrics.demo.control import PREFIX, Control, Reply
+from otelmetrics.demo.faults import HttpFaults
+from otelmetrics.demo.simulation import Simulation
+from otelmetrics.setup import MetricsHandle
+from otelmetrics.websockets import instrument_socketio
+
+__all__ = ["create_dashboard", "start_price_broadcast"]
+
+STRATEGIES = {
+    "momentum": {"pairs": ["BTC-USD", "ETH-USD", "SOL-USD"], "cycle_seconds": 0.5},
+}
+METRICS_BROADCAST_SECONDS = 5.0
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>otelmetrics trading demo</title>
+<style>body{font:14px system-ui,sans-serif;margin:2em;max-width:60em}
+td,th{padding:.2em .8em;text-align:right}th{text-align:left}</style></head>
+<body><h1>otelmetrics trading demo</h1>
+<p><a href="/api/metrics/dashboard">live metrics page</a> &middot;
+<a href="/metrics">Prometheus /metrics</a> &middot; JSON: <a href="/api/portfolio">portfolio</a>,
+<a href="/api/prices">prices</a></p>
+<h2>Prices</h2><table id="prices"></table>
+<h2>Portfolio</h2><pre id="portfolio">loading...</pre>
+<script>
+async function refresh() {
+  try {
+    const prices = await (await fetch("/api/prices")).json();
+    document.getElementById("prices").innerHTML = prices.quotes.map(
+      q => `<tr><th>${q.pair}</th><td>${q.bid}</td><td>${q.ask}</td></tr>`).join("");
+    const portfolio = await (await fetch("/api/portfolio")).json();
+    document.getElementById("portfolio").textContent = JSON.stringify(portfolio, null, 2);
+  } catch (e) { /* an error burst: try again next time */ }
+}
+refresh(); setInterval(refresh, 2000);
+</script></body></html>
+"""
+
+
+def create_dashboard(
+    simulation: Simulation, faults: HttpFaults, control: Control, handle: MetricsHandle
+) -> tuple[Flask, Any]:
+    """The instrumented Flask app and its ``SocketIO`` (threading mode)."""
+    app = Flask("otelmetrics_demo_dashboard")
+    _business_routes(app, simulation, faults, handle)
+    _control_routes(app, control)
+    # Instrument before SocketIO wraps the app: Socket.IO's own long-polling requests then stay
+    # out of the HTTP metrics (they would read as 25 s requests), counted as websockets instead.
+    otelmetrics.instrument(app, handle=handle)
+    socketio = SocketIO(app, async_mode="threading")
+    instrument_socketio(socketio, handle=handle, broadcast_interval=METRICS_BROADCAST_SECONDS)
+    socketio.on_event("subscribe", _subscribe(simulation))
+    return app, socketio
+
+
+def start_price_broadcast(
+    socketio: Any, simulation: Simulation, stop: threading.Event, interval: float = 1.0
+) -> None:
+    """Emit each pair's quote to its room every ``interval`` s until ``stop`` is set."""
+
+    def broadcast() -> None:
+        while not stop.wait(interval):
+            for pair, quote in simulation.market.quotes.items():
+                socketio.emit("price_update", quote.as_dict(), to=pair)
+
+    socketio.start_background_task(broadcast)
+
+
+def _business_routes(
+    app: Flask, simulation: Simulation, faults: HttpFaults, handle: MetricsHandle
+) -> None:
+    def disturbed(view: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapped(**kwargs: Any) -> Any:
+            plan = faults.plan()
+            time.sleep(plan.delay)
+            if plan.error:
+                return jsonify(error="simulated error burst"), 500
+            return view(**kwargs)
+
+        wrapped.__name__ = view.__name__
+        return wrapped
+
+    @app.get("/")
+    def index() -> Response:
+        return Response(PAGE, content_type="text/html; charset=utf-8")
+
+    @app.get("/api/portfolio")
+    @disturbed
+    def portfolio() -> Any:
+        view = simulation.engine.view
+        return jsonify(
+            time=view.time,
+            positions=list(view.positions),
+            realized=view.realized,
+            wins=view.wins,
+            losses=view.losses,
+            orders=view.orders,
+            trading=handle.trading.snapshot(),
+        )
+
+    @app.get("/api/prices")
+    @disturbed
+    def prices() -> Any:
+        return jsonify(quotes=[q.as_dict() for q in simulation.market.quotes.values()])
+
+    @app.get("/api/strategies/<name>")
+    @disturbed
+    def strategy(name: str) -> Any:
+        if name not in STRATEGIES:
+            return jsonify(error=f"unknown strategy {name!r}"), 404
+        return jsonify(name=name, **STRATEGIES[name])
+
+
+def _control_routes(app: Flask, control: Control) -> None:
+    def answer(reply: Reply) -> Any:
+        return jsonify(reply.body), reply.status
+
+    @app.get(PREFIX)
+    def scenarios() -> Any:
+        return answer(control.list(dict(request.headers), request.remote_addr))
+
+    @app.post(PREFIX + "/<name>")
+    def trigger(name: str) -> Any:
+        duration = request.args.get("duration")
+        return answer(control.trigger(name, dict(request.headers), request.remote_addr, duration))
+
+
+def _subscribe(simulation: Simulation) -> Callable[[Any], None]:
+    def subscribe(data: Any) -> None:
+        pair = data.get("pair") if isinstance(data, dict) else data
+        quote = simulation.market.quotes.get(pair) if isinstance(pair, str) else None
+        if quote is None:
+            emit("error", {"error": f"unknown pair {pair!r}"})
+            return
+        join_room(pair)
+        emit("price_update", quote.as_dict())
+
+    return subscribe

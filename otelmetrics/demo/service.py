@@ -1,0 +1,139 @@
+"""Run the trading demo: one handle, two instrumented apps, the simulation and the load.
+
+``otelmetrics demo`` parses its flags into :class:`DemoOptions` and calls :func:`run`, which
+configures one handle (the embedded default: Prometheus ``/metrics`` and the JSON API on both
+apps; OTLP too when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set), serves the Flask dashboard and the
+FastAPI API in threads, steps the simulation in real time, starts the load generator, prints
+the URLs and how to authenticate, and serves until interrupted or ``duration`` has passed.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TextIO
+
+from otelmetrics.settings import Settings
+from otelmetrics.setup import MetricsHandle, configure
+
+__all__ = ["DemoOptions", "ScheduledScenario", "run"]
+
+_logger = logging.getLogger(__name__)
+SERVICE_NAME = "otelmetrics-demo"
+QUIET_LOGGERS = ("werkzeug", "engineio", "socketio", "uvicorn.error")
+
+
+@dataclass(frozen=True)
+class ScheduledScenario:
+    """``--scenario NAME [--at SECONDS] [--for SECONDS]``: start ``at`` s after start."""
+
+    name: str
+    at: float = 0.0
+    duration: float | None = None
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """What ``otelmetrics demo`` was asked for (ports 0 pick free ones)."""
+
+    host: str = "127.0.0.1"
+    dashboard_port: int = 8050
+    api_port: int = 8051
+    seed: int | None = None
+    duration: float | None = None
+    scenarios: tuple[ScheduledScenario, ...] = ()
+    traffic: bool = True
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """The JSON API tokens the demo generated for this run (to print), None when from the env."""
+
+    generated_read: str | None
+    generated_admin: str | None
+
+
+def run(options: DemoOptions, *, out: TextIO = sys.stdout) -> int:
+    """Serve the demo until SIGINT/SIGTERM or ``options.duration``; returns the exit status.
+
+    Raises:
+        SystemExit: A demo dependency is missing, or a port is in use (with the fix).
+        ValueError: A scenario name, time or duration is invalid, or a setting in the env is.
+    """
+    _require_extras()
+    from otelmetrics.demo.scenarios import Scenarios
+
+    board = Scenarios()
+    for scheduled in options.scenarios:  # invalid ones fail before anything starts
+        board.schedule(scheduled.name, scheduled.at, scheduled.duration)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    seed = options.seed if options.seed is not None else secrets.randbelow(1_000_000)
+    handle, tokens = _configure()
+    try:
+        from otelmetrics.demo.app import DemoService
+        from otelmetrics.demo.banner import banner
+
+        service = DemoService(handle, board, seed=seed, host=options.host)
+        try:
+            service.start(options.dashboard_port, options.api_port, traffic=options.traffic)
+            print(banner(service, options, seed, tokens), file=out, flush=True)
+            _serve(service.stop, options.duration)
+        finally:
+            service.close()
+    finally:
+        handle.shutdown()
+    return 0
+
+
+def _require_extras() -> None:
+    missing = []
+    for module in ("flask", "flask_socketio", "fastapi", "uvicorn", "websockets", "socketio"):
+        try:
+            __import__(module)
+        except ImportError:
+            missing.append(module)
+    if missing:
+        raise SystemExit(
+            f"otelmetrics demo needs {', '.join(missing)}: pip install 'otelmetrics[demo]'"
+        )
+
+
+def _configure() -> tuple[MetricsHandle, Tokens]:
+    """One handle from the env; tokens missing from the env are generated for this run."""
+    env = Settings.from_env()
+    new_read = None if env.api_token else secrets.token_urlsafe(24)
+    new_admin = None if env.api_admin_token else secrets.token_urlsafe(24)
+    handle = configure(
+        service_name=None if env.service_name else SERVICE_NAME,
+        api_token=new_read,  # None: keep the env's
+        api_admin_token=new_admin,
+    )
+    return handle, Tokens(new_read, new_admin)
+
+
+def _serve(stop: threading.Event, duration: float | None) -> None:
+    with _stop_on_sigterm(stop):
+        try:
+            stop.wait(duration)
+        except KeyboardInterrupt:
+            pass
+    stop.set()
+
+
+@contextmanager
+def _stop_on_sigterm(stop: threading.Event) -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)

@@ -1,0 +1,65 @@
+"""The API's file downloads: a JSON export of everything, and the history as CSV.
+
+File names carry the UTC time of the export, as seed 001 had them:
+``metrics_20260125_011630.json`` and ``metrics_history_20260125_011630.csv``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from otelmetrics.encoding import to_json
+
+if TYPE_CHECKING:
+    from otelmetrics.stats import Stats
+
+__all__ = ["FIELDS", "csv_export", "filename", "json_export"]
+
+# The snapshot fields of seed 001, in its order: the CSV's first columns.
+FIELDS = (
+    "timestamp",
+    "request_rate_rpm",
+    "error_rate_pct",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "latency_p99_ms",
+    "active_users",
+    "memory_usage_pct",
+    "memory_usage_mb",
+    "cpu_usage_pct",
+    "websocket_connections",
+    "total_requests",
+    "total_errors",
+)
+
+
+def filename(stem: str, now: datetime, extension: str) -> str:
+    """``<stem>_YYYYMMDD_HHMMSS.<extension>`` for the time ``now``."""
+    return f"{stem}_{now.strftime('%Y%m%d_%H%M%S')}.{extension}"
+
+
+def json_export(stats: Stats, minutes: int, now: datetime) -> bytes:
+    """Statistics (current, totals, configuration), summary and history, as one document."""
+    document = {
+        "success": True,
+        "version": stats.version,
+        "statistics": stats.statistics(),
+        "summary": stats.summary(),
+        "history": stats.history(minutes),
+        "timestamp": now.isoformat(),
+    }
+    return to_json(document).encode()
+
+
+def csv_export(history: Sequence[dict[str, Any]]) -> bytes:
+    """One row per history snapshot (oldest first): seed 001's columns, then any others."""
+    extra = sorted({key for row in history for key in row} - set(FIELDS))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=(*FIELDS, *extra), lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(history)
+    return out.getvalue().encode()

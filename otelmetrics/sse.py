@@ -1,0 +1,116 @@
+"""Server-Sent Events for ``GET <prefix>/sse/metrics``: formatting and the event sequence.
+
+The stream opens with a ``retry:`` hint and a ``metrics_update`` event, then every
+``sse_interval`` seconds sends a ``metrics_update`` (the ``/current`` snapshot) and a
+``heartbeat`` (``{"timestamp": <ms since epoch>}``, as seed 003 had)::
+
+    retry: 5000
+
+    id: 1
+    event: metrics_update
+    data: {"timestamp": "...", "request_rate_rpm": 42.5, ...}
+
+    id: 1
+    event: heartbeat
+    data: {"timestamp": 1769303790123}
+
+Clients that cannot keep a stream open poll ``GET <prefix>/current`` instead. The framework
+adapters own the waiting (a thread sleeps under Flask, a task awaits under Starlette) and end the
+stream when the client goes away or after ``max_events`` updates (a query parameter, so tests
+and one-shot clients can bound it).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from otelmetrics.encoding import to_json
+
+__all__ = ["MetricsStream", "format_event"]
+
+_logger = logging.getLogger(__name__)
+
+MEDIA_TYPE = "text/event-stream"
+# Headers every SSE response carries: no caching, no proxy buffering (nginx honours the last).
+HEADERS = (("Cache-Control", "no-store"), ("X-Accel-Buffering", "no"))
+
+
+def format_event(event: str | None, data: Any, *, event_id: int | None = None) -> bytes:
+    """One SSE event: ``id``, ``event`` and ``data`` lines (JSON data), then a blank line.
+
+    Args:
+        event: The event type (``metrics_update``), or None for the default ``message``.
+        data: A JSON-serialisable value; the JSON is one line, so one ``data:`` line.
+        event_id: Sent as ``id:`` so a reconnecting client reports the last one it saw.
+
+    Raises:
+        ValueError: ``event`` contains a line break (it would split the event).
+    """
+    if event is not None and ("\n" in event or "\r" in event):
+        raise ValueError(f"SSE event name {event!r} must not contain a line break")
+    lines = []
+    if event_id is not None:
+        lines.append(f"id: {event_id}")
+    if event is not None:
+        lines.append(f"event: {event}")
+    lines.append("data: " + to_json(data))
+    return ("\n".join(lines) + "\n\n").encode()
+
+
+class MetricsStream:
+    """The events of one SSE connection; the adapter waits ``interval`` between :meth:`tick` s.
+
+    Args:
+        snapshot: Returns the current metrics dict (``handle.stats.current``).
+        interval: Seconds between ticks (``sse_interval``).
+        max_events: Stop after this many ``metrics_update`` events; None streams until the
+            client disconnects.
+        wall_clock: Seconds since the epoch, for the heartbeat (injected in tests).
+    """
+
+    def __init__(
+        self,
+        snapshot: Callable[[], Any],
+        interval: float,
+        *,
+        max_events: int | None = None,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.snapshot = snapshot
+        self.interval = interval
+        self.max_events = max_events
+        self.wall_clock = wall_clock
+        self.sent = 0  # updates so far (attempts: a failed snapshot counts too)
+        self._failed = False
+
+    @property
+    def done(self) -> bool:
+        """True once ``max_events`` updates were attempted."""
+        return self.max_events is not None and self.sent >= self.max_events
+
+    def opening(self) -> bytes:
+        """The first chunk: the reconnect delay and an immediate ``metrics_update``."""
+        retry = f"retry: {max(1, round(self.interval * 1000))}\n\n".encode()
+        return retry + self._update()
+
+    def tick(self) -> bytes:
+        """One interval's chunk: a ``metrics_update`` and a ``heartbeat``."""
+        update = self._update()
+        beat = {"timestamp": int(self.wall_clock() * 1000)}
+        return update + format_event("heartbeat", beat, event_id=self.sent)
+
+    def _update(self) -> bytes:
+        self.sent += 1
+        try:
+            data = self.snapshot()
+        except Exception:
+            if not self._failed:
+                _logger.exception(
+                    "otelmetrics: the SSE metrics snapshot failed; sending heartbeats"
+                )
+            self._failed = True
+            return b""
+        return format_event("metrics_update", data, event_id=self.sent)

@@ -1,0 +1,129 @@
+"""The framework-neutral API layer: parameters, failures, downloads and the page."""
+
+import base64
+import csv
+import hashlib
+import io
+import json
+import logging
+import re
+from datetime import datetime, timezone
+
+import pytest
+
+from otelmetrics import downloads, page
+from otelmetrics.api import ENDPOINT, ENDPOINTS, ApiRequest, MetricsApi
+from otelmetrics.responses import BadParameter, int_param
+from otelmetrics.settings import Settings
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [(None, 7), ("", 7), ("1", 1), ("60", 60), ("007", 7)],
+)
+def test_int_param_accepts_integers_in_range(raw, expected):
+    query = {} if raw is None else {"minutes": raw}
+    assert int_param(query, "minutes", 7, 1, 60) == expected
+
+
+@pytest.mark.parametrize("raw", ["abc", "-1", "0", "61", "1.5", "1e3", " 5", "٣", "9" * 5000])
+def test_int_param_refuses_the_rest_naming_the_range(raw):
+    with pytest.raises(BadParameter) as caught:
+        int_param({"minutes": raw}, "minutes", 7, 1, 60)
+    assert caught.value.status == 400 and caught.value.parameter == "minutes"
+    assert caught.value.allowed == {"min": 1, "max": 60}
+    assert "minutes must be an integer in 1..60" in str(caught.value)
+    assert len(str(caught.value)) < 120  # the bad value is echoed, truncated
+
+
+def test_every_endpoint_has_a_handler_and_a_known_rate_limit_class():
+    classes = set(Settings().api_rate_limits)
+    assert {endpoint.limit for endpoint in ENDPOINTS} <= classes
+    assert len({endpoint.name for endpoint in ENDPOINTS}) == len(ENDPOINTS)
+    assert [e.name for e in ENDPOINTS if e.role is None] == ["health", "dashboard"]
+    assert [e.name for e in ENDPOINTS if e.role == "admin"] == ["reset", "users"]
+
+
+def request(path="/api/metrics/current", **query):
+    return ApiRequest("GET", path, query, {}, "127.0.0.1")
+
+
+def public_api(metrics):
+    settings = Settings.from_env(environ={}, api_public=True)
+    return MetricsApi(settings, lambda: metrics.handle)
+
+
+def test_a_failing_endpoint_answers_500_json_and_logs_once(metrics, monkeypatch, caplog):
+    api = public_api(metrics)
+    monkeypatch.setattr(metrics.handle.stats, "summary", lambda: 1 / 0)
+    with caplog.at_level(logging.DEBUG, logger="otelmetrics.api"):
+        for _ in range(3):
+            response = api.respond(ENDPOINT["summary"], request())
+            assert response.status == 500
+            assert json.loads(response.body) == {
+                "error": "Internal error; the server log has the details"
+            }
+    assert [r.levelno for r in caplog.records] == [logging.ERROR, logging.DEBUG, logging.DEBUG]
+
+
+def test_a_failing_health_check_is_unhealthy_503(metrics, monkeypatch, caplog):
+    api = public_api(metrics)
+    monkeypatch.setattr(metrics.handle.stats, "health", lambda: 1 / 0)
+    with caplog.at_level(logging.CRITICAL, logger="otelmetrics.api"):
+        response = api.respond(ENDPOINT["health"], request())
+    assert response.status == 503
+    body = json.loads(response.body)
+    assert body["status"] == "unhealthy" and body["success"] is False
+
+
+def test_non_finite_statistics_are_served_as_null(metrics, monkeypatch):
+    api = public_api(metrics)
+    monkeypatch.setattr(metrics.handle.stats, "current", lambda: {"latency_p99_ms": float("nan")})
+    response = api.respond(ENDPOINT["current"], request())
+    assert json.loads(response.body)["metrics"] == {"latency_p99_ms": None}
+
+
+def test_export_names_use_the_injected_time(metrics):
+    settings = Settings.from_env(environ={}, api_public=True)
+    now = datetime(2026, 1, 25, 1, 16, 30, tzinfo=timezone.utc)
+    api = MetricsApi(settings, lambda: metrics.handle, now=lambda: now)
+    json_export = api.respond(ENDPOINT["export_json"], request())
+    csv_export = api.respond(ENDPOINT["export_csv"], request())
+    assert ("Content-Disposition", 'attachment; filename="metrics_20260125_011630.json"') in (
+        json_export.headers
+    )
+    assert (
+        "Content-Disposition",
+        'attachment; filename="metrics_history_20260125_011630.csv"',
+    ) in csv_export.headers
+    assert json.loads(json_export.body)["timestamp"] == "2026-01-25T01:16:30+00:00"
+
+
+def test_csv_export_has_the_seed_columns_first_then_any_others():
+    rows = [
+        {field: i for i, field in enumerate(downloads.FIELDS)} | {"server_error_rate_pct": 1.5},
+        {field: 0 for field in downloads.FIELDS},
+    ]
+    parsed = list(csv.reader(io.StringIO(downloads.csv_export(rows).decode())))
+    assert parsed[0] == [*downloads.FIELDS, "server_error_rate_pct"]
+    assert parsed[1][-1] == "1.5" and parsed[2][-1] == ""
+    assert downloads.csv_export([]).decode().strip() == ",".join(downloads.FIELDS)
+
+
+def test_the_page_allows_exactly_its_inline_script_and_style():
+    html, headers = page.render(Settings.from_env(environ={}))
+    document = html.decode()
+    policy = dict(headers)["Content-Security-Policy"]
+    for tag, directive in (("script", "script-src"), ("style", "style-src")):
+        content = re.search(rf"<{tag}>(.*?)</{tag}>", document, re.S).group(1)
+        digest = base64.b64encode(hashlib.sha256(content.encode()).digest()).decode()
+        assert f"{directive} 'sha256-{digest}'" in policy
+    assert "{{" not in document
+
+
+def test_the_page_config_cannot_break_out_of_its_script_block():
+    settings = Settings.from_env(environ={}, api_prefix="/x</script><script>alert(1)")
+    document = page.render(settings)[0].decode()
+    assert "</script><script>alert(1)" not in document
+    config = re.search(r'id="otelmetrics-config">(.*?)</script>', document, re.S).group(1)
+    assert json.loads(config)["api"] == "/x</script><script>alert(1)"

@@ -1,0 +1,116 @@
+"""Process: CPU, memory, threads, file descriptors and uptime per instance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tools.dashboards.common import (
+    APP,
+    INSTANCE_VARIABLE,
+    SERVICE_VARIABLE,
+    Panel,
+    Spec,
+    build,
+    graph,
+    query,
+    single,
+)
+
+UID = "otelmetrics-process"
+BY = "{{service_name}} {{service_instance_id}}"
+DESCRIPTION = (
+    "The process behind each instance (otelmetrics' process gauges): CPU utilization and CPU "
+    "time by mode, resident memory and its share of the host, threads, open file "
+    "descriptors and uptime, one line per instance."
+)
+
+
+def cpu() -> Panel:
+    return graph(
+        "CPU utilization",
+        "CPU used / (wall time x CPUs available to the process); ProcessCpuHigh fires at "
+        "80 % (warning) and 90 % (critical), 5 m average.",
+        "percentunit",
+        query(f"process_cpu_utilization_ratio{{{APP}}}", BY),
+    )
+
+
+def cpu_time() -> Panel:
+    return graph(
+        "CPU time by mode",
+        "CPU seconds per second, user and system.",
+        "s",
+        query(
+            f"sum by (service_instance_id, cpu_mode) "
+            f"(rate(process_cpu_time_seconds_total{{{APP}}}[$__rate_interval]))",
+            "{{service_instance_id}} {{cpu_mode}}",
+        ),
+    )
+
+
+def memory() -> Panel:
+    return graph(
+        "Memory (RSS)",
+        "Resident set size per instance: a steady climb is a leak, a curve that follows the "
+        "traffic is load.",
+        "bytes",
+        query(f"process_memory_usage_bytes{{{APP}}}", BY),
+    )
+
+
+def memory_share() -> Panel:
+    return graph(
+        "Memory share of the host",
+        "RSS / physical memory; ProcessMemoryHigh fires above 80 % for 5 m.",
+        "percentunit",
+        query(f"process_memory_utilization_ratio{{{APP}}}", BY),
+    )
+
+
+def threads() -> Panel:
+    return graph(
+        "Threads", "Threads per process.", "short", query(f"process_thread_count{{{APP}}}", BY)
+    )
+
+
+def fds() -> Panel:
+    return graph(
+        "Open file descriptors",
+        "Sockets, files and pipes per process; compare with its ulimit.",
+        "short",
+        query(f"process_unix_file_descriptor_count{{{APP}}}", BY),
+    )
+
+
+def instances() -> Panel:
+    return single(
+        "Instances",
+        "Instances exporting right now.",
+        "short",
+        query(f"count(process_memory_usage_bytes{{{APP}}})"),
+    )
+
+
+def uptime() -> Panel:
+    return single(
+        "Lowest uptime",
+        "Uptime of the most recently (re)started instance: a restart loop stays low.",
+        "s",
+        query(f"min(process_uptime_seconds{{{APP}}})"),
+    )
+
+
+def rows() -> list[tuple[str, list[tuple[Panel, int, int]]]]:
+    return [
+        ("Instances", [(instances(), 12, 4), (uptime(), 12, 4)]),
+        ("CPU", [(cpu(), 12, 8), (cpu_time(), 12, 8)]),
+        ("Memory", [(memory(), 12, 8), (memory_share(), 12, 8)]),
+        ("Threads and files", [(threads(), 12, 8), (fds(), 12, 8)]),
+    ]
+
+
+def board() -> Any:
+    return build(UID, "Process", DESCRIPTION, [SERVICE_VARIABLE, INSTANCE_VARIABLE], rows())
+
+
+SPEC = Spec(UID, "Process", DESCRIPTION, board)

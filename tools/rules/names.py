@@ -1,0 +1,150 @@
+"""Prometheus names of the series the rules and dashboards read.
+
+Apps push OTLP through the collector into Prometheus's OTLP receiver with
+``translation_strategy: UnderscoreEscapingWithSuffixes`` (prometheus/prometheus.yml): dots
+become underscores, counters get ``_total``, unit ``s`` adds ``_seconds``, ``By`` adds
+``_bytes``, unit ``1`` on a gauge adds ``_ratio``, ``{...}`` units add nothing. Resource
+attributes service.name, service.instance.id and deployment.environment.name are promoted to
+the labels below. tests/e2e/test_dashboards_live.py checks these names on live data.
+
+The collector's own metrics are scraped from its Prometheus endpoint, which serves them
+without unit or type suffixes (collector/otelcol-config.yaml, ``service.telemetry``).
+"""
+
+from __future__ import annotations
+
+# Labels: who sent a series. SERVICE is the identity every roll-up keeps.
+ENV = "deployment_environment_name"
+SERVICE_NAME = "service_name"
+INSTANCE_ID = "service_instance_id"
+SERVICE = f"{ENV}, {SERVICE_NAME}"
+ROUTE = "http_route"
+STATUS = "http_response_status_code"
+
+# HTTP server (otelmetrics/http.py).
+HTTP_DURATION = "http_server_request_duration_seconds"
+HTTP_REQUESTS = f"{HTTP_DURATION}_count"
+HTTP_BUCKET = f"{HTTP_DURATION}_bucket"
+HTTP_ACTIVE = "http_server_active_requests"
+HTTP_5XX = f'{STATUS}=~"5.."'
+
+# Process (otelmetrics/process.py).
+PROCESS_CPU_UTILIZATION = "process_cpu_utilization_ratio"
+PROCESS_CPU_TIME = "process_cpu_time_seconds_total"
+PROCESS_MEMORY_UTILIZATION = "process_memory_utilization_ratio"
+PROCESS_MEMORY = "process_memory_usage_bytes"
+PROCESS_THREADS = "process_thread_count"
+PROCESS_FDS = "process_unix_file_descriptor_count"
+PROCESS_UPTIME = "process_uptime_seconds"
+TARGET_INFO = "target_info"
+
+# Websockets and users (otelmetrics/websockets.py, otelmetrics/users.py).
+WS_ACTIVE = "websocket_server_active_connections"
+WS_DURATION = "websocket_server_connection_duration_seconds"
+WS_RECEIVED = "websocket_server_messages_received_total"
+WS_SENT = "websocket_server_messages_sent_total"
+USERS_ACTIVE = "app_users_active"
+
+# Trading (otelmetrics/trading.py).
+ORDERS = "trading_orders_total"
+ORDER_LATENCY = "trading_order_latency_seconds"
+TRADE_PNL = "trading_trade_pnl"
+TRADES = "trading_trades_total"
+POSITION_DURATION = "trading_position_duration_seconds"
+PNL_REALIZED = "trading_pnl_realized"
+PNL_TODAY = "trading_pnl_today"
+PNL_UNREALIZED = "trading_pnl_unrealized"
+EXPOSURE = "trading_exposure"
+POSITIONS_OPEN = "trading_positions_open"
+WIN_RATE = "trading_win_rate_ratio"
+BREAKER_STATE = "circuit_breaker_state"
+BREAKER_TRIPS = "circuit_breaker_trips_total"
+FEED_LATENCY = "exchange_feed_latency_seconds"
+FEED_RECONNECTS = "exchange_feed_reconnects_total"
+FEED_STATUS = "exchange_feed_connection_status"
+FEED_EVENTS = "exchange_feed_events_total"
+FEED_TRADES = "exchange_feed_trades_total"
+ENGINE_CYCLE = "trading_engine_cycle_duration_seconds"
+SCANNER = "trading_scanner_duration_seconds"
+MARKET_DATA_DELAY = "trading_market_data_delay_seconds"
+BROKER_STATUS = "trading_broker_connection_status"
+BROKER_FAILURES = "trading_broker_connection_failures_total"
+
+# The JSON API's errors and security events (otelmetrics/events.py; label event_type).
+API_SECURITY_EVENTS = "otelmetrics_api_security_events_total"
+APP_ERRORS = "app_errors_total"
+
+# The collector's own metrics (job otel-collector).
+COLLECTOR_JOB = 'job="otel-collector"'
+OTELCOL_ACCEPTED = "otelcol_receiver_accepted_metric_points"
+OTELCOL_REFUSED = "otelcol_receiver_refused_metric_points"
+OTELCOL_SENT = "otelcol_exporter_sent_metric_points"
+OTELCOL_SEND_FAILED = "otelcol_exporter_send_failed_metric_points"
+OTELCOL_ENQUEUE_FAILED = "otelcol_exporter_enqueue_failed_metric_points"
+OTELCOL_QUEUE_SIZE = "otelcol_exporter_queue_size"
+OTELCOL_QUEUE_CAPACITY = "otelcol_exporter_queue_capacity"
+OTELCOL_LIMITER_ACCEPTED = "otelcol_processor_memory_limiter_accepted_metric_points"
+OTELCOL_LIMITER_REFUSED = "otelcol_processor_memory_limiter_refused_metric_points"
+OTELCOL_RSS = "otelcol_process_memory_rss"
+OTELCOL_HEAP = "otelcol_process_runtime_heap_alloc_bytes"
+
+# Every series name an instrument (ours or the collector's) exports: a recording rule must
+# never write one of these (tests/static/test_rules_source.py).
+_HISTOGRAMS = (
+    HTTP_DURATION,
+    ORDER_LATENCY,
+    TRADE_PNL,
+    POSITION_DURATION,
+    WS_DURATION,
+    FEED_LATENCY,
+    ENGINE_CYCLE,
+    SCANNER,
+    MARKET_DATA_DELAY,
+)
+_SERIES = (
+    HTTP_ACTIVE,
+    PROCESS_CPU_UTILIZATION,
+    PROCESS_CPU_TIME,
+    PROCESS_MEMORY_UTILIZATION,
+    PROCESS_MEMORY,
+    PROCESS_THREADS,
+    PROCESS_FDS,
+    PROCESS_UPTIME,
+    TARGET_INFO,
+    WS_ACTIVE,
+    WS_RECEIVED,
+    WS_SENT,
+    USERS_ACTIVE,
+    ORDERS,
+    TRADES,
+    PNL_REALIZED,
+    PNL_TODAY,
+    PNL_UNREALIZED,
+    EXPOSURE,
+    POSITIONS_OPEN,
+    WIN_RATE,
+    BREAKER_STATE,
+    BREAKER_TRIPS,
+    FEED_RECONNECTS,
+    FEED_STATUS,
+    FEED_EVENTS,
+    FEED_TRADES,
+    BROKER_STATUS,
+    BROKER_FAILURES,
+    API_SECURITY_EVENTS,
+    APP_ERRORS,
+    OTELCOL_ACCEPTED,
+    OTELCOL_REFUSED,
+    OTELCOL_SENT,
+    OTELCOL_SEND_FAILED,
+    OTELCOL_ENQUEUE_FAILED,
+    OTELCOL_QUEUE_SIZE,
+    OTELCOL_QUEUE_CAPACITY,
+    OTELCOL_LIMITER_ACCEPTED,
+    OTELCOL_LIMITER_REFUSED,
+    OTELCOL_RSS,
+    OTELCOL_HEAP,
+)
+EXPORTED = frozenset(_SERIES) | {
+    f"{h}{s}" for h in _HISTOGRAMS for s in ("_bucket", "_count", "_sum")
+}

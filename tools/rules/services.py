@@ -1,0 +1,196 @@
+"""Per-service alerts: process CPU and memory (seeds 001/002), no data, API auth failures (004)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from tools.rules.model import Alert, AlertCase, Firing, Group, Severity
+from tools.rules.promql import block, new_or_increase
+
+SVC = "deployment_environment_name, service_name"
+# What the OTLP receiver puts on every series of one app instance (job/instance from service.*).
+_ID = (
+    'job="orders", instance="i-1", service_name="orders", service_instance_id="i-1", '
+    'deployment_environment_name="prod"'
+)
+INSTANCE = {
+    "job": "orders",
+    "instance": "i-1",
+    "service_name": "orders",
+    "service_instance_id": "i-1",
+    "deployment_environment_name": "prod",
+}
+SERVICE = {"deployment_environment_name": "prod", "service_name": "orders"}
+# 401s of the JSON API (otelmetrics/events.py): no credentials, or a wrong token.
+SECURITY = "otelmetrics_api_security_events_total"
+AUTH_FAILED = f'{SECURITY}{{event_type=~"auth_failure|invalid_token"}}'
+
+_CPU_RUNBOOK = """\
+The process uses more than 80 % (warning) or 90 % (critical) of the CPUs it may use, averaged
+over 5 minutes. On **Process**, compare the instances: one hot instance points at a stuck
+request or a loop, all of them at load. Check request rate and latency on **Service
+overview**; add workers or instances, or profile the hot route. Engines that scan markets on
+a timer show as steady CPU: check the cycle and scanner durations on **Trading**."""
+
+
+def _cpu(severity: Severity, threshold: float) -> Alert:
+    return Alert(
+        "ProcessCpuHigh",
+        severity,
+        f"avg_over_time(process_cpu_utilization_ratio[5m]) > {threshold:g}",
+        "5m",
+        f"process CPU above {threshold * 100:g} % of its CPUs, 5 m average (seeds 001, 002)",
+        "{{ $labels.service_name }} {{ $labels.service_instance_id }}: "
+        "CPU {{ $value | humanizePercentage }} (5 m average)",
+        "The process keeps its CPUs busy; requests queue and latency grows.",
+        _CPU_RUNBOOK,
+        "find the hot instance on Process; scale out or profile",
+    )
+
+
+CPU_WARNING = _cpu("warning", 0.8)
+CPU_CRITICAL = replace(
+    _cpu("critical", 0.9),
+    cases=(
+        AlertCase(
+            "95 % CPU: warning and critical after 5 m",
+            {f"process_cpu_utilization_ratio{{{_ID}}}": "0.95x40"},
+            at="6m",
+            firing=(
+                Firing("critical", INSTANCE, "orders i-1: CPU 95% (5 m average)"),
+                Firing("warning", INSTANCE, "orders i-1: CPU 95% (5 m average)"),
+            ),
+            pending_at="4m45s",
+        ),
+        AlertCase(
+            "85 % CPU: the warning only",
+            {f"process_cpu_utilization_ratio{{{_ID}}}": "0.85x40"},
+            at="6m",
+            firing=(Firing("warning", INSTANCE, "orders i-1: CPU 85% (5 m average)"),),
+        ),
+        AlertCase(
+            "50 % CPU",
+            {f"process_cpu_utilization_ratio{{{_ID}}}": "0.5x40"},
+            at="6m",
+        ),
+    ),
+)
+
+MEMORY = Alert(
+    "ProcessMemoryHigh",
+    "warning",
+    "process_memory_utilization_ratio > 0.8",
+    "5m",
+    "process RSS above 80 % of the host's memory (seed 001)",
+    "{{ $labels.service_name }} {{ $labels.service_instance_id }}: "
+    "RSS {{ $value | humanizePercentage }} of memory",
+    "The process holds most of the machine's memory; the OOM killer is next.",
+    """\
+On **Process**, *Memory (RSS)* over a few hours tells a leak (a steady climb) from a load
+peak (follows the request rate). A leak: restart the instance to buy time and take a heap
+profile; caches without a bound are the usual suspect. A peak: give the container more memory
+or run more, smaller workers.""",
+    action="tell a leak from a peak on Process; restart or resize",
+    cases=(
+        AlertCase(
+            "90 % of memory for 6 m",
+            {f"process_memory_utilization_ratio{{{_ID}}}": "0.9x40"},
+            at="6m",
+            firing=(Firing("warning", INSTANCE, "orders i-1: RSS 90% of memory"),),
+            pending_at="4m45s",
+        ),
+        AlertCase(
+            "40 % of memory",
+            {f"process_memory_utilization_ratio{{{_ID}}}": "0.4x40"},
+            at="6m",
+        ),
+    ),
+)
+
+NO_DATA = Alert(
+    "ServiceNoData",
+    "warning",
+    block(
+        f"""
+        group by ({SVC}) (max_over_time(target_info{{job!="otel-collector"}}[6h]))
+          unless
+        group by ({SVC}) (max_over_time(target_info{{job!="otel-collector"}}[3m]))
+        """
+    ),
+    "2m",
+    "a service that sent metrics within 6 h sent none for 3 m",
+    "{{ $labels.service_name }} ({{ $labels.deployment_environment_name }}) sends no metrics",
+    "Every instance of the service stopped exporting: it is down, or its metrics cannot "
+    "reach the collector.",
+    """\
+Is the service running (its health endpoint, the orchestrator)? If it is, its exports do not
+arrive: check OTEL_EXPORTER_OTLP_ENDPOINT and the network path to the collector, the app's log
+(otelmetrics logs export failures once), and **Pipeline health** (a collector that refuses or
+is down shows there, and `OtelCollectorDown` inhibits this alert). A service retired on
+purpose stops alerting 6 h after its last export.""",
+    action="check the service is up, then its path to the collector",
+    cases=(
+        AlertCase(
+            "exports stop after 5 m: pending at 9 m, firing at 11 m",
+            {f"target_info{{{_ID}}}": "1x20 _x60"},
+            at="11m",
+            firing=(Firing("warning", SERVICE, "orders (prod) sends no metrics"),),
+            pending_at="9m",
+        ),
+        AlertCase(
+            "one instance goes, another keeps exporting",
+            {
+                f"target_info{{{_ID}}}": "1x20 _x60",
+                f"target_info{{{_ID.replace('i-1', 'i-2')}}}": "1x80",
+            },
+            at="11m",
+        ),
+    ),
+)
+
+AUTH_FAILURES = Alert(
+    "MetricsApiAuthFailures",
+    "warning",
+    f"sum by ({SVC}) (\n{new_or_increase(AUTH_FAILED, '5m')}\n) > 10",
+    "1m",
+    "more than 10 requests with missing or wrong credentials (401) on the metrics API "
+    "within 5 m (seed 004)",
+    "{{ $labels.service_name }}: {{ $value | humanize }} failed authentications on the metrics API",
+    "Someone keeps presenting bad or missing credentials to the metrics API: a misconfigured "
+    "client, or someone guessing tokens.",
+    """\
+A security signal, not an outage. Find the client: the API's `/security` view lists recent
+events with their source. A scraper or dashboard with an old token (rotated
+`OTELMETRICS_API_TOKEN`) is the common case: fix its configuration. Unknown sources: block
+them at the proxy or firewall, rotate the token, and keep the API off public networks
+(`OTELMETRICS_API_PUBLIC` stays false).""",
+    action="find the client with a bad token; block unknown sources",
+    cases=(
+        AlertCase(
+            "15 failures arriving at once (the series is new)",
+            {f'{SECURITY}{{{_ID}, event_type="invalid_token"}}': "_x4 15x20"},
+            at="2m30s",
+            firing=(
+                Firing("warning", SERVICE, "orders: 15 failed authentications on the metrics API"),
+            ),
+            pending_at="1m30s",
+        ),
+        AlertCase(
+            "3 failures (rate limiting is not an auth failure)",
+            {
+                f'{SECURITY}{{{_ID}, event_type="auth_failure"}}': "_x4 3x20",
+                f'{SECURITY}{{{_ID}, event_type="rate_limited"}}': "_x4 30x20",
+            },
+            at="2m30s",
+        ),
+    ),
+)
+
+GROUPS = (
+    Group(
+        "otelmetrics-services-alerts",
+        "services",
+        (CPU_WARNING, CPU_CRITICAL, MEMORY, NO_DATA, AUTH_FAILURES),
+        "Process resources, services that went silent, the metrics API's auth failures.",
+    ),
+)
