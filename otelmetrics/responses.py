@@ -75,7 +75,18 @@ def int_param(query: Mapping[str, str], name: str, default: int, low: int, high:
 
 
 def _current(api: MetricsApi, request: ApiRequest, params: Mapping[str, str]) -> ApiResponse:
-    return api.ok(metrics=api.resolve().stats.current())
+    """This worker's snapshot, or with ``scope=service`` every worker's, merged."""
+    stats = api.resolve().stats
+    scope = request.query.get("scope") or "worker"
+    if scope == "worker":
+        return api.ok(metrics=stats.current())
+    allowed = ["worker", "service"]
+    if scope != "service":
+        raise BadParameter(400, "scope", allowed, f"scope must be one of {allowed}")
+    try:
+        return api.ok(metrics=stats.service_current())
+    except LookupError as exc:
+        raise BadParameter(400, "scope", ["worker"], str(exc)) from None
 
 
 def _history(api: MetricsApi, request: ApiRequest, params: Mapping[str, str]) -> ApiResponse:

@@ -230,6 +230,7 @@ class Settings:
     history_minutes: int = field(
         default=60, metadata=_var("OTELMETRICS_HISTORY_MINUTES", parse=int)
     )
+    stats_dir: str | None = field(default=None, metadata=_var("OTELMETRICS_STATS_DIR"))
     sse_interval: float = field(default=5.0, metadata=_var("OTELMETRICS_SSE_INTERVAL", parse=float))
     response_time_header: bool = field(
         default=False, metadata=_var("OTELMETRICS_RESPONSE_TIME_HEADER", parse=_parse_bool)

@@ -12,16 +12,18 @@ the exported metrics aggregate across workers in Prometheus or the collector.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from array import array
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib.metadata import version
 from time import perf_counter, time
 from typing import TYPE_CHECKING, Any
 
+from otelmetrics import workers
 from otelmetrics.process import ProcessSampler, Sample
 from otelmetrics.window import RollingWindow, WindowView
 
@@ -97,6 +99,8 @@ class Stats:
         self._clock = clock
         self._monotonic = monotonic
         handle.http.window = RollingWindow(settings.window_seconds)
+        if settings.stats_dir is not None:
+            _shared_directory(settings.stats_dir)
         self._process = ProcessSampler()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -200,6 +204,8 @@ class Stats:
                 self._history.append((now, snapshot))
             for _ in self._evaluate(snapshot, requests, now):
                 pass  # keeps each alert's since-when current
+        if self.settings.stats_dir is not None:
+            workers.publish(self.settings.stats_dir, self._state(now))
 
     def start(self) -> None:
         """Start the sampling thread (again, in a forked child)."""
@@ -245,26 +251,45 @@ class Stats:
 
     def _snapshot(self, now: float) -> tuple[dict[str, Any], int]:
         """The snapshot at ``now``, and how many requests the window holds."""
-        view, (total_requests, total_errors, _) = self._window()
+        view, totals = self._window()
+        return _shape(now, view, totals, self._gauges()), view.requests
+
+    def _gauges(self) -> dict[str, float]:
         process = self._resources()
-        minutes = view.seconds / 60
-        snapshot = {
-            "timestamp": _iso(now),
-            "request_rate_rpm": round(view.requests / minutes, 2) if minutes else 0.0,
-            "error_rate_pct": _pct(view.errors, view.requests),
-            "server_error_rate_pct": _pct(view.server_errors, view.requests),
-            "latency_p50_ms": round(view.p50 * 1000, 3),
-            "latency_p95_ms": round(view.p95 * 1000, 3),
-            "latency_p99_ms": round(view.p99 * 1000, 3),
+        return {
             "active_users": self._count("users", "count"),
             "memory_usage_pct": round(process.memory_utilization * 100, 2) if process else 0.0,
             "memory_usage_mb": round(process.rss / 1048576, 1) if process else 0.0,
             "cpu_usage_pct": round(process.cpu_utilization * 100, 2) if process else 0.0,
             "websocket_connections": self._count("websockets", "active_total"),
-            "total_requests": total_requests,
-            "total_errors": total_errors,
         }
-        return snapshot, view.requests
+
+    def service_current(self) -> dict[str, Any]:
+        """The snapshot of every worker that shares ``stats_dir``, merged (see workers.py)."""
+        directory = self.settings.stats_dir
+        if directory is None:
+            raise LookupError("set OTELMETRICS_STATS_DIR to merge the workers' statistics")
+        now = self._clock()
+        states = workers.collect(directory, self._state(now), now)
+        merged = workers.merge(states, now, self.settings.window_seconds)
+        view = WindowView(
+            merged["requests"],
+            merged["errors"],
+            merged["server_errors"],
+            merged["seconds"],
+            *merged["percentiles"],
+        )
+        gauges = {name: round(value, 2) for name, value in merged["gauges"].items()}
+        return {**_shape(now, view, merged["totals"], gauges), "workers": merged["workers"]}
+
+    def _state(self, epoch: float) -> dict[str, Any]:
+        """This worker's window, totals and gauges, for the other workers to merge."""
+        http = self._handle.http
+        window = http.window
+        assert window is not None
+        with http.requests.lock:
+            state = workers.window_state(window, self._monotonic(), epoch)
+        return {**state, "at": epoch, "pid": os.getpid(), "gauges": self._gauges()}
 
     def _resources(self) -> Sample | None:
         try:
@@ -359,6 +384,38 @@ class _Samples:
             "max": max(values),
             "latest": values[-1],
         }
+
+
+def _shape(
+    now: float, view: WindowView, totals: Sequence[int], gauges: dict[str, float]
+) -> dict[str, Any]:
+    """Seed 001's snapshot fields (and the 5xx rate) from a window view, totals and gauges."""
+    minutes = view.seconds / 60
+    return {
+        "timestamp": _iso(now),
+        "request_rate_rpm": round(view.requests / minutes, 2) if minutes else 0.0,
+        "error_rate_pct": _pct(view.errors, view.requests),
+        "server_error_rate_pct": _pct(view.server_errors, view.requests),
+        "latency_p50_ms": round(view.p50 * 1000, 3),
+        "latency_p95_ms": round(view.p95 * 1000, 3),
+        "latency_p99_ms": round(view.p99 * 1000, 3),
+        "active_users": gauges["active_users"],
+        "memory_usage_pct": gauges["memory_usage_pct"],
+        "memory_usage_mb": gauges["memory_usage_mb"],
+        "cpu_usage_pct": gauges["cpu_usage_pct"],
+        "websocket_connections": gauges["websocket_connections"],
+        "total_requests": totals[0],
+        "total_errors": totals[1],
+    }
+
+
+def _shared_directory(path: str) -> None:
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"OTELMETRICS_STATS_DIR={path!r} cannot be created ({exc})") from None
+    if not os.access(path, os.W_OK):
+        raise ValueError(f"OTELMETRICS_STATS_DIR={path!r} is not writable: pick a directory")
 
 
 def _pct(part: int, whole: int) -> float:

@@ -43,6 +43,7 @@ class MarketCalls(TradingCore):
             now = self.clock()
             with self._lock:
                 breaker = required(self._labels.breakers, name)
+                self._tables.trips.get((breaker,))  # trips start at 0, so increase() sees the 1st
                 if code == OPEN and self._state.breaker(breaker).state != OPEN:
                     self._trip(breaker, now)
                 self._state.breaker(breaker).state = code
@@ -124,6 +125,7 @@ class MarketCalls(TradingCore):
         try:
             with self._lock:
                 name = required(self._labels.venues, venue)
+                self._tables.reconnects.get((name,))  # start at 0 (see breaker_state)
                 feed = self._state.feed(name)
                 if connected and feed.connected is False:
                     self._reconnect(name)
@@ -186,6 +188,7 @@ class MarketCalls(TradingCore):
         try:
             with self._lock:
                 name = required(self._labels.venues, venue)
+                self._tables.broker_failures.get((name,))  # start at 0 (see breaker_state)
                 self._state.broker(name).connected = bool(connected)
         except Exception as exc:
             self._failed("broker_status", exc)

@@ -237,17 +237,30 @@ class RollingWindow:
         )
 
     def _covered(self, now: float) -> float:
-        """Seconds the window's counts span: from the first slot boundary inside the window."""
-        if self._started is None:
-            return 0.0
-        since = now - self.seconds - self._started
-        if since < 0:
-            return now - self._started
-        return now - (self._started + (floor(since / self.slot_seconds) + 1) * self.slot_seconds)
+        return covered(self._started, now, self.seconds, self.slot_seconds)
+
+    @property
+    def started(self) -> float | None:
+        """When the window saw its first request (since start or reset), on its clock."""
+        return self._started
+
+    def slots(self) -> list[Slot]:
+        """The live slots, oldest first (call with the lock held)."""
+        return list(self._ring)
 
     def nbytes(self) -> int:
         """Bytes held by the latency counts of the slots and of their merged copy."""
         return self._closed.nbytes() + sum(slot.sketch.nbytes() for slot in self._ring)
+
+
+def covered(started: float | None, now: float, seconds: float, slot_seconds: float) -> float:
+    """Seconds a window's counts span: from the first slot boundary inside the window."""
+    if started is None:
+        return 0.0
+    since = now - seconds - started
+    if since < 0:
+        return now - started
+    return now - (started + (floor(since / slot_seconds) + 1) * slot_seconds)
 
 
 def _zeros(typecode: str, n: int) -> array[int]:

@@ -3,7 +3,9 @@
 The demo's own process test is in test_demo.py.
 """
 
+import json
 import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -161,3 +163,40 @@ with TestClient(app) as client:
         if line.startswith("http_server_request_duration_seconds_count{")
     ]
     assert len(counts) == 1 and counts[0].endswith(" 5.0")
+
+
+def test_the_service_scope_merges_every_gunicorn_workers_statistics(tmp_path):
+    port = free_port()
+    env = {
+        "OTELMETRICS_STATS_DIR": str(tmp_path),
+        "OTELMETRICS_API_PUBLIC": "true",
+        "OTEL_METRICS_EXPORTER": "none",
+    }
+    args = ["-w", "2", "-b", f"127.0.0.1:{port}", "-c", "tests/integration/apps/gunicorn_conf.py"]
+    server = start([PYTHON, "-m", "gunicorn", *args, "tests.integration.apps.flask_app:app"], env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{base}/items/0", server)
+        with ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(get, [f"{base}/work"] * 79 + [f"{base}/items/x"] * 20))
+        assert statuses == [200] * 79 + [404] * 20
+        deadline = time.monotonic() + 20
+        while True:  # each worker publishes its window every 5 s
+            merged = read_json(f"{base}/api/metrics/current?scope=service")["metrics"]
+            if merged["workers"] == 2 and merged["total_requests"] == 100:
+                break
+            assert time.monotonic() < deadline, merged
+            time.sleep(0.5)
+        worker = read_json(f"{base}/api/metrics/current")["metrics"]
+    finally:
+        stop(server)
+    assert merged["total_errors"] == 20
+    assert merged["error_rate_pct"] == 20.0
+    assert merged["latency_p99_ms"] >= 20  # /work sleeps 20 ms
+    assert worker["total_requests"] < 100  # one worker saw only its share
+    assert len(list(tmp_path.glob("worker-*.json"))) == 2
+
+
+def read_json(url):
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())

@@ -200,7 +200,7 @@ def test_every_service_has_a_healthcheck_except_the_scratch_collector(service: s
 
 def test_the_demo_image_runs_the_demo_on_all_interfaces() -> None:
     dockerfile = (REPO / "Dockerfile").read_text()
-    command = ["otelmetrics", "demo", "--host", "0.0.0.0", "--port", "8000"]
+    command = ["otelmetrics", "demo", "--host", "0.0.0.0", "--port", "8000", "--api-port", "8051"]
     assert f"CMD {json.dumps(command)}" in dockerfile
     assert SERVICES["demo"]["command"] == command
     assert SERVICES["demo"]["build"] == {
@@ -208,11 +208,11 @@ def test_the_demo_image_runs_the_demo_on_all_interfaces() -> None:
         "dockerfile": "Dockerfile",
         "args": {"PYTHON_IMAGE": "${PYTHON_IMAGE}"},
     }
-    assert 'RUN pip install ".[flask]"' in dockerfile
+    assert 'RUN pip install -c constraints.txt ".[demo]"' in dockerfile
     for line in dockerfile.splitlines():
         if line.startswith("COPY "):
             for source in line.split()[1:-1]:
                 assert (REPO / source).exists(), line
     # What pyproject.toml needs to build is copied: its readme and its package.
-    assert "COPY pyproject.toml README.md ./" in dockerfile
+    assert "COPY pyproject.toml README.md constraints.txt ./" in dockerfile
     assert "COPY otelmetrics ./otelmetrics" in dockerfile

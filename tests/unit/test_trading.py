@@ -244,7 +244,8 @@ def test_feed_reconnects_follow_a_disconnect_and_are_never_double_counted(metric
     facade.feed_status("binance", False)
 
     kraken, binance = _key({"exchange.venue": "kraken"}), _key({"exchange.venue": "binance"})
-    assert values(metrics, "exchange.feed.reconnects") == {kraken: 2}
+    # binance never reconnected: its counter exists at 0 from its first status report
+    assert values(metrics, "exchange.feed.reconnects") == {kraken: 2, binance: 0}
     assert values(metrics, "exchange.feed.connection.status") == {kraken: 1, binance: 0}
     feeds = facade.snapshot()["feeds"]
     assert feeds["kraken"] == {"ws_status": "connected", "reconnects": 2, "trades_per_min": 0}
@@ -608,3 +609,17 @@ def test_reset_after_a_fork_does_not_wait_for_a_lock_held_in_the_parent(metrics,
 def test_get_returns_the_configured_handles_facade(metrics, monkeypatch):
     monkeypatch.setattr(setup, "_default", metrics.handle)
     assert trading.get() is metrics.handle.trading
+
+
+def test_incident_counters_start_at_zero_when_their_source_is_first_reported(metrics):
+    trading = metrics.handle.trading
+    trading.breaker_state("exchange", "closed")
+    trading.feed_status("kraken", True)
+    trading.broker_status("mt5", True)
+    for name, attributes in (
+        ("circuit_breaker.trips", {"circuit_breaker.name": "exchange"}),
+        ("exchange.feed.reconnects", {"exchange.venue": "kraken"}),
+        ("trading.broker.connection.failures", {"trading.venue": "mt5"}),
+    ):
+        (point,) = metrics.points(name, **attributes)
+        assert point.value == 0, name
