@@ -1,5 +1,6 @@
 import logging
 import time
+from itertools import accumulate
 
 import pytest
 from flask import Blueprint, Flask, Response
@@ -97,10 +98,13 @@ def test_exact_counts_and_bucket_counts(metrics):
     [point] = metrics.points("http.server.request.duration", http_route="/sleep/<int:ms>")
     assert point.count == 6
     assert list(point.explicit_bounds) == list(DURATION_BOUNDS)
-    by_bound = dict(zip([*DURATION_BOUNDS, float("inf")], point.bucket_counts, strict=True))
-    assert by_bound[0.005] == 2  # 1 ms sleeps
-    assert by_bound[0.05] == 3  # 30 ms sleeps land in (0.025, 0.05]
-    assert by_bound[0.25] == 1  # 120 ms
+    bounds = [*DURATION_BOUNDS, float("inf")]
+    upto = dict(zip(bounds, accumulate(point.bucket_counts), strict=True))  # cumulative
+    # A sleep never lands below its own duration; the upper side leaves room for a loaded CI
+    # machine (the 1 ms sleeps are expected in the first bucket, but asserted within 25 ms).
+    assert upto[0.025] == 2  # the two 1 ms sleeps, and nothing slower
+    assert upto[0.1] - upto[0.025] <= 3 and upto[0.1] <= 5  # the 30 ms ones, never the 120
+    assert point.count - upto[0.1] >= 1  # 120 ms
     assert 0.18 < point.sum < 1.0
     assert point.min >= 0.001 and point.max >= 0.12
 
