@@ -5,14 +5,17 @@ The Flask blueprint (:mod:`otelmetrics.flask_api`) and the Starlette router
 request to :meth:`MetricsApi.respond`, so both frameworks send the same bytes. Every request
 goes through, in order: the rate limit of its endpoint class (429 with ``Retry-After``), the
 role check (401 ``{"error": "Authentication required"}``, 403 without the admin role), then
-parameter validation (400/404 naming the parameter and what it allows)::
+parameter validation (400/404 naming the parameter and what it allows). Every 429, 401 and 403
+is recorded as a security event (``handle.events``: ``/security`` and the
+``otelmetrics.api.security_events`` counter)::
 
     api = MetricsApi(settings, lambda: handle)
     response = api.respond(ENDPOINT["history"], ApiRequest("GET", "/api/metrics/history",
                                                            {"minutes": "5"}, headers, "10.0.0.7"))
     response.status, response.body      # 200, b'{"success":true,"history":[...],...}'
 
-The bodies are in :mod:`otelmetrics.responses`; successful ones follow seed 001:
+The bodies are in :mod:`otelmetrics.responses` and, for the operations views,
+:mod:`otelmetrics.operations_responses`; successful ones follow seed 001:
 ``{"success": true, ..., "timestamp": <ISO-8601 UTC>}``.
 """
 
@@ -25,8 +28,10 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from otelmetrics.auth import Authorize, RequestInfo, Role, role_for
+from otelmetrics.operations_responses import OPERATIONS_HANDLERS
 from otelmetrics.ratelimit import RateLimiter, retry_after
-from otelmetrics.responses import HANDLERS, ApiResponse, BadParameter, json_response
+from otelmetrics.responses import HANDLERS as REQUEST_HANDLERS
+from otelmetrics.responses import ApiResponse, BadParameter, json_response
 from otelmetrics.settings import Settings
 
 if TYPE_CHECKING:
@@ -39,6 +44,7 @@ _logger = logging.getLogger(__name__)
 UNAUTHORIZED = {"error": "Authentication required"}  # seed 001, byte for byte
 FORBIDDEN = {"error": "Admin role required"}
 CHALLENGE = ("WWW-Authenticate", 'Bearer realm="otelmetrics"')
+HANDLERS = {**REQUEST_HANDLERS, **OPERATIONS_HANDLERS}
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,16 @@ ENDPOINTS = (
     Endpoint("users", "GET", "/users", "admin", "read", "active user ids"),
     Endpoint("sse", "GET", "/sse/metrics", "read", "read", "Server-Sent Events stream"),
     Endpoint("dashboard", "GET", None, None, "read", "the live page"),
+    # The operations views (issue 7; bodies in otelmetrics.operations_responses).
+    Endpoint("performance", "GET", "/performance", "read", "read", "process resources"),
+    Endpoint("trading", "GET", "/trading", "read", "read", "orders, positions, P&L today"),
+    Endpoint("errors", "GET", "/errors", "read", "read", "errors in 24 h, the last 10"),
+    Endpoint("security", "GET", "/security", "read", "read", "denied API requests"),
+    Endpoint("status", "GET", "/status", "read", "read", "the quick check"),
+    Endpoint("dashboard_data", "GET", "/dashboard-data", "read", "read", "every view at once"),
+    Endpoint("all", "GET", "/all", "read", "export", "everything collected"),
+    Endpoint("snapshot", "POST", "/snapshot", "admin", "snapshot", "append a CSV row"),
+    Endpoint("clear", "POST", "/clear", "admin", "reset", "alias of /reset"),
 )
 ENDPOINT = {endpoint.name: endpoint for endpoint in ENDPOINTS}
 
@@ -129,10 +145,10 @@ class MetricsApi:
         if wait is not None:
             seconds = retry_after(wait)
             body = {"error": "Rate limit exceeded", "limit": endpoint.limit, "retry_after": seconds}
-            return json_response(429, body, ("Retry-After", str(seconds)))
+            return self._denied(request, json_response(429, body, ("Retry-After", str(seconds))))
         denied = self._check_role(endpoint, request)
         if denied is not None:
-            return denied
+            return self._denied(request, denied)
         try:
             return HANDLERS[endpoint.name](self, request, params or {})
         except BadParameter as exc:
@@ -156,13 +172,31 @@ class MetricsApi:
             return json_response(403, FORBIDDEN)
         return None
 
+    def _denied(self, request: ApiRequest, response: ApiResponse) -> ApiResponse:
+        """Record a 401, 403 or 429 as a security event (``handle.events``); never raises."""
+        try:
+            self.resolve().events.record_denial(
+                response.status,
+                client=request.client,
+                path=request.path,
+                token_presented=_bearer_presented(request.headers),
+            )
+        except Exception:
+            self._log_once("security event", "otelmetrics: recording an API security event failed")
+        return response
+
     def _failure(self, endpoint: Endpoint) -> ApiResponse:
-        level = logging.DEBUG if endpoint.name in self._failed else logging.ERROR
-        self._failed.add(endpoint.name)
-        _logger.log(level, "otelmetrics: API endpoint %s failed", endpoint.name, exc_info=True)
+        self._log_once(endpoint.name, f"otelmetrics: API endpoint {endpoint.name} failed")
         if endpoint.name == "health":
             return json_response(503, {"success": False, "status": "unhealthy", **self.stamp()})
         return json_response(500, {"error": "Internal error; the server log has the details"})
+
+    def _log_once(self, kind: str, message: str) -> None:
+        """Log the first failure of each kind as an error (with the traceback), later ones at
+        debug level."""
+        level = logging.DEBUG if kind in self._failed else logging.ERROR
+        self._failed.add(kind)
+        _logger.log(level, "%s", message, exc_info=True)
 
     def stamp(self) -> dict[str, str]:
         """``{"timestamp": <now, ISO-8601 UTC>}``, the envelope's last field."""
@@ -171,3 +205,9 @@ class MetricsApi:
     def ok(self, **body: Any) -> ApiResponse:
         """200 with ``{"success": true, **body, "timestamp": ...}``."""
         return json_response(200, {"success": True, **body, **self.stamp()})
+
+
+def _bearer_presented(headers: Mapping[str, str]) -> bool:
+    """True when the request carried ``Authorization: Bearer <something>``."""
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and bool(token.strip())

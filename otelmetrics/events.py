@@ -150,9 +150,16 @@ class Events:
     def record_http_error(
         self, method: str, route: str | None, status: int, error_type: str | None = None
     ) -> None:
-        """Record a 5xx response or an unhandled exception of a request (scope ``http``)."""
-        detail = f" {error_type}" if error_type and error_type != str(status) else ""
-        self.record_error("http", f"{method} {route or '(no route)'} -> {status}{detail}")
+        """Record a 5xx response or an unhandled exception of a request (scope ``http``).
+
+        The framework adapters call it only for those (off the path of successful requests).
+        """
+        try:
+            detail = f" {error_type}" if error_type and error_type != str(status) else ""
+            message = _clean(f"{method} {route or '(no route)'} -> {status}{detail}", MESSAGE_CHARS)
+            self._error("http", message)
+        except Exception as exc:  # never break the request
+            self._warn_once("record_http_error", exc)
 
     def record_security(self, event_type: str, *, client: str | None, path: str) -> None:
         """Record one security event; ``event_type`` is one of :data:`SECURITY_TYPES`."""

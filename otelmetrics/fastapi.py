@@ -15,7 +15,9 @@ or, for any ASGI app built on Starlette routing::
 The request is timed until the last body chunk is sent (streaming and SSE included); the route
 template comes from the route Starlette matched (mounted sub-apps get their mount prefix), and
 a raise before the response started counts as 500 with ``error.type``. Once a response is sent,
-the request's user is noted for ``app.users.active`` (see :mod:`otelmetrics.users`).
+the request's user is noted for ``app.users.active`` (see :mod:`otelmetrics.users`). A 5xx
+response or an exception is also recorded in ``handle.events`` (the API's ``/errors``), after
+the response: a successful request pays one comparison for it.
 
 Websocket scopes are counted from ``websocket.accept`` until either side closes (or the app
 raises), by route template, with their messages in and out; a connection rejected before accept
@@ -38,6 +40,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from otelmetrics import prometheus, starlette_api, tracing
 from otelmetrics.api import MetricsApi
 from otelmetrics.auth import Authorize
+from otelmetrics.events import Events
 from otelmetrics.http import HttpServerMetrics, current_trace, normalize_method
 from otelmetrics.settings import Settings
 from otelmetrics.setup import MetricsHandle, default_handle
@@ -75,6 +78,7 @@ class OtelMetricsMiddleware:
         self.http: HttpServerMetrics | None = None
         self.websockets: WebsocketMetrics | None = None
         self.users: UserTracker | None = None
+        self.events: Events | None = None  # 5xx and exceptions go to /errors too
         self.timing = False  # add X-Response-Time (settings.response_time_header)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -88,7 +92,8 @@ class OtelMetricsMiddleware:
         if http.is_excluded(scope["path"]):
             await self.app(scope, receive, send)
             return
-        await _Exchange(http, scope, self.users, self.timing).run(self.app, receive, send)
+        exchange = _Exchange(http, scope, self.users, self.timing, self.events)
+        await exchange.run(self.app, receive, send)
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         http = self.http or self._resolve()
@@ -102,6 +107,7 @@ class OtelMetricsMiddleware:
             self.handle = default_handle()
         self.websockets = self.handle.websockets
         self.users = UserTracker(self.handle.users, self.user_id)
+        self.events = self.handle.events
         self.timing = self.handle.settings.response_time_header
         self.http = self.handle.http
         return self.http
@@ -124,15 +130,22 @@ class _Exchange:
         "send",
         "users",
         "timing",
+        "events",
     )
 
     def __init__(
-        self, http: HttpServerMetrics, scope: Scope, users: UserTracker | None, timing: bool
+        self,
+        http: HttpServerMetrics,
+        scope: Scope,
+        users: UserTracker | None,
+        timing: bool,
+        events: Events | None,
     ) -> None:
         self.http = http
         self.scope = scope
         self.users = users
         self.timing = timing
+        self.events = events
         self.method = normalize_method(scope["method"])
         self.scheme = scope.get("scheme", "http")
         self.root = scope.get("root_path", "")
@@ -171,10 +184,11 @@ class _Exchange:
         self.done = True
         status = self.status or 500
         http = self.http
+        route = self.route()
         http.finish(
             self.started,
             self.method,
-            self.route(),
+            route,
             status,
             self.scheme,
             error_type,
@@ -184,6 +198,8 @@ class _Exchange:
         )
         if self.users is not None:  # after the response: off the timed path
             self.users.asgi(self.scope, Request)
+        if (status >= 500 or error_type is not None) and self.events is not None:
+            self.events.record_http_error(self.method, route, status, error_type)
 
     def route(self) -> str | None:
         return _route(self.scope, self.root)

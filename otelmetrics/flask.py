@@ -19,6 +19,8 @@ request context, so no ``after_request`` hook is needed), and the ``got_request_
 signal (free when nothing raises) notes the exception type. Requests that raise are counted
 as 500 with ``error.type``. ``start_response`` also notes the request's user for
 ``app.users.active`` (see :mod:`otelmetrics.users`; an extractor that raises is logged once).
+A 5xx response or an exception is also recorded in ``handle.events`` (the API's ``/errors``);
+a successful request pays one comparison for it.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from flask import (
 from otelmetrics import flask_api, prometheus, tracing
 from otelmetrics.api import MetricsApi
 from otelmetrics.auth import Authorize
+from otelmetrics.events import Events
 from otelmetrics.http import HttpServerMetrics, current_trace, normalize_method
 from otelmetrics.settings import Settings
 from otelmetrics.setup import MetricsHandle, default_handle
@@ -175,6 +178,7 @@ class _Middleware:
         self.state = state
         self.http: HttpServerMetrics | None = None
         self.users: UserTracker | None = None
+        self.events: Events | None = None  # 5xx and exceptions go to /errors too
         self.timing = False  # add X-Response-Time (settings.response_time_header)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
@@ -193,31 +197,27 @@ class _Middleware:
                 capture = _timed(capture, started)
             body = self.wsgi_app(environ, capture)
         except BaseException as exc:
-            http.finish(
-                started, method, None, 500, scheme, type(exc).__qualname__, request_size, None
-            )
+            raised = type(exc).__qualname__
+            http.finish(started, method, None, 500, scheme, raised, request_size, None)
+            _server_error(self.events, method, None, 500, raised)
             raise
         route, status, response_size, trace = seen or _NO_RESULT
         if response_size is None:  # no Content-Length: a streamed body, done when closed
             result = (route, status, request_size, response_size, trace)
-            finish = _finish_later(http, environ, started, method, scheme, result)
+            finish = _finish_later(http, self.events, environ, started, method, scheme, result)
             return _FinishOnClose(body, finish)
+        error = environ.get(_ERROR)
         http.finish(
-            started,
-            method,
-            route,
-            status,
-            scheme,
-            environ.get(_ERROR),
-            request_size,
-            response_size,
-            trace,
+            started, method, route, status, scheme, error, request_size, response_size, trace
         )
+        if status >= 500:  # the only cost a successful request pays: this comparison
+            _server_error(self.events, method, route, status, error)
         return body
 
     def _resolve(self) -> HttpServerMetrics:
         handle = self.state.resolve()
         self.users = UserTracker(handle.users, self.state.user_id)
+        self.events = handle.events
         self.timing = handle.settings.response_time_header
         self.http = handle.http
         return self.http
@@ -274,8 +274,17 @@ def _content_length(headers: list[tuple[str, str]]) -> int | None:
     return None
 
 
+def _server_error(
+    events: Events | None, method: str, route: str | None, status: int, error: str | None
+) -> None:
+    """A 5xx or an exception, for ``/errors`` (``record_http_error`` never raises)."""
+    if events is not None:
+        events.record_http_error(method, route, status, error)
+
+
 def _finish_later(
     http: HttpServerMetrics,
+    events: Events | None,
     environ: dict[str, Any],
     started: float,
     method: str,
@@ -291,6 +300,8 @@ def _finish_later(
         http.finish(
             started, method, route, status, scheme, error, request_size, response_size, trace
         )
+        if status >= 500:
+            _server_error(events, method, route, status, error)
 
     return finish
 

@@ -10,7 +10,9 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from otelmetrics.auth import Authorize
     from otelmetrics.setup import MetricsHandle
+    from otelmetrics.users import UserIdExtractor
 
 __all__ = ["instrument", "uninstrument"]
 
@@ -29,13 +31,24 @@ def _framework(app: Any) -> str:
     )
 
 
-def instrument(app: Any, *, handle: MetricsHandle | None = None) -> Any:
+def instrument(
+    app: Any,
+    *,
+    handle: MetricsHandle | None = None,
+    user_id: UserIdExtractor | None = None,
+    api: bool = True,
+    authorize: Authorize | None = None,
+) -> Any:
     """Instrument a Flask or FastAPI/Starlette app; returns the app.
 
     Args:
         app: The application object.
         handle: The handle to record into; default: the one ``configure()`` set, or one
             configured from the environment on the first request.
+        user_id: ``user_id(request) -> str | None`` for ``app.users.active`` (see
+            :mod:`otelmetrics.users`).
+        api: Serve the JSON API under ``api_prefix`` and the live page.
+        authorize: The API's authorize hook (see :mod:`otelmetrics.auth`).
 
     Raises:
         TypeError: ``app`` is neither Flask nor Starlette-based.
@@ -43,11 +56,11 @@ def instrument(app: Any, *, handle: MetricsHandle | None = None) -> Any:
     if _framework(app) == "flask":
         from otelmetrics.flask import OtelMetrics
 
-        OtelMetrics(app, handle=handle)
+        OtelMetrics(app, handle=handle, user_id=user_id, api=api, authorize=authorize)
     else:
         from otelmetrics.fastapi import instrument_app
 
-        instrument_app(app, handle=handle)
+        instrument_app(app, handle=handle, user_id=user_id, api=api, authorize=authorize)
     return app
 
 

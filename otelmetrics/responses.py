@@ -12,9 +12,10 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from otelmetrics import downloads, page, sse
+from otelmetrics import downloads, operations, page, sse
 from otelmetrics.encoding import to_json
 from otelmetrics.sse import MetricsStream
 
@@ -101,7 +102,12 @@ def _statistics(api: MetricsApi, request: ApiRequest, params: Mapping[str, str])
 
 
 def _reset(api: MetricsApi, request: ApiRequest, params: Mapping[str, str]) -> ApiResponse:
-    api.resolve().stats.reset()
+    """``POST /reset`` and its alias ``POST /clear``: the statistics, the error and security
+    views and the feed percentiles start again; the exported counters stay cumulative."""
+    handle = api.resolve()
+    handle.stats.reset()
+    handle.events.clear()
+    handle.feed_latency.reset()
     _logger.info("otelmetrics: statistics reset through the API by %s", request.client)
     return api.ok(message="Metrics statistics reset successfully")
 
@@ -132,7 +138,7 @@ def _health(api: MetricsApi, request: ApiRequest, params: Mapping[str, str]) -> 
 
 
 def _alerts(api: MetricsApi, request: ApiRequest, params: Mapping[str, str]) -> ApiResponse:
-    alerts = api.resolve().stats.alerts()
+    alerts = operations.alerts(api.resolve())  # the statistics' alerts, then seed 004's
     return api.ok(alerts=alerts, count=len(alerts))
 
 
@@ -148,7 +154,9 @@ def _metric(api: MetricsApi, request: ApiRequest, params: Mapping[str, str]) -> 
 
 
 def _summary(api: MetricsApi, request: ApiRequest, params: Mapping[str, str]) -> ApiResponse:
-    return api.ok(summary=api.resolve().stats.summary())
+    """``summary`` per statistic (seed 002's count/mean/min/max/latest), then the engine,
+    scanner and trading timings (seed 002's aggregated view) beside it."""
+    return api.ok(**operations.summary_view(api.resolve()))
 
 
 def _users(api: MetricsApi, request: ApiRequest, params: Mapping[str, str]) -> ApiResponse:
@@ -158,8 +166,11 @@ def _users(api: MetricsApi, request: ApiRequest, params: Mapping[str, str]) -> A
 
 def _sse(api: MetricsApi, request: ApiRequest, params: Mapping[str, str]) -> ApiResponse:
     max_events = int_param(request.query, "max_events", 0, 1, MAX_EVENTS_MAX) or None
-    stats = api.resolve().stats
-    stream = MetricsStream(stats.current, api.settings.sse_interval, max_events=max_events)
+    handle = api.resolve()
+    feed = (api.settings.sse_feed_event, partial(operations.feed_event_view, handle))
+    stream = MetricsStream(
+        handle.stats.current, api.settings.sse_interval, max_events=max_events, events=(feed,)
+    )
     return ApiResponse(200, b"", sse.MEDIA_TYPE, sse.HEADERS, stream)
 
 
@@ -173,6 +184,7 @@ HANDLERS: dict[str, Callable[[MetricsApi, ApiRequest, Mapping[str, str]], ApiRes
     "history": _history,
     "statistics": _statistics,
     "reset": _reset,
+    "clear": _reset,  # seed 002's name for it
     "export_json": _export_json,
     "export_csv": _export_csv,
     "health": _health,

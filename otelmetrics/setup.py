@@ -33,13 +33,14 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from prometheus_client import CollectorRegistry
 
-from otelmetrics import gauges, process, prometheus, readers, tracing
+from otelmetrics import gauges, operations, process, prometheus, readers, tracing
 from otelmetrics.events import Events
 from otelmetrics.feed import FeedLatency
 from otelmetrics.http import HttpServerMetrics
 from otelmetrics.performance import Performance
 from otelmetrics.producer import LeanProducer, attach
 from otelmetrics.settings import Settings
+from otelmetrics.snapshots import SnapshotLog
 from otelmetrics.stats import Stats
 from otelmetrics.store import SeriesTable
 from otelmetrics.trading import TradingMetrics
@@ -65,6 +66,8 @@ class MetricsHandle:
         events: Errors and security events (:mod:`otelmetrics.events`).
         feed_latency: Rolling feed-latency percentiles per pair (:mod:`otelmetrics.feed`).
         performance: The ``/performance`` sampler (:mod:`otelmetrics.performance`).
+        snapshots: The CSV snapshot log behind ``POST /snapshot`` and the periodic snapshots
+            (:mod:`otelmetrics.snapshots`).
         trading: The trading facade an engine calls (:mod:`otelmetrics.trading`).
         prometheus_registry: The registry ``/metrics`` renders, or None without Prometheus.
         resource: The resource every export carries (a forked worker gets its own).
@@ -126,8 +129,14 @@ class MetricsHandle:
         self.performance = Performance()
         self.trading = TradingMetrics(self)
         self.add_component(self.trading)
+        self.snapshots = SnapshotLog.from_settings(
+            settings, provider=lambda: operations.snapshot_row(self)
+        )
+        self.add_component(self.snapshots)  # its periodic thread restarts in a forked worker
         self.prometheus_server = prometheus.serve(self)
         _LIVE.add(self)
+        if settings.snapshot_interval > 0 and not settings.sdk_disabled:
+            self.snapshots.start()  # stopped by shutdown()
 
     def add_component(self, component: Component) -> None:
         """Export a domain component's lean tables and reset it after a fork."""
@@ -167,6 +176,7 @@ class MetricsHandle:
         limit = self.settings.shutdown_timeout if timeout is None else timeout
         _LIVE.discard(self)
         self.stats.stop()
+        self.snapshots.stop()
         if self.prometheus_server is not None:
             self.prometheus_server.shutdown()
             self.prometheus_server.server_close()

@@ -1,8 +1,10 @@
 """Server-Sent Events for ``GET <prefix>/sse/metrics``: formatting and the event sequence.
 
-The stream opens with a ``retry:`` hint and a ``metrics_update`` event, then every
-``sse_interval`` seconds sends a ``metrics_update`` (the ``/current`` snapshot) and a
-``heartbeat`` (``{"timestamp": <ms since epoch>}``, as seed 003 had)::
+The stream opens with a ``retry:`` hint, a ``metrics_update`` event and the extra events (the
+API sends one: ``kraken_metrics``, the exchange-feed view of seed 003, named by
+``sse_feed_event``), then every ``sse_interval`` seconds sends a ``metrics_update`` (the
+``/current`` snapshot), the extra events and a ``heartbeat`` (``{"timestamp": <ms since
+epoch>}``, as seed 003 had)::
 
     retry: 5000
 
@@ -11,6 +13,13 @@ The stream opens with a ``retry:`` hint and a ``metrics_update`` event, then eve
     data: {"timestamp": "...", "request_rate_rpm": 42.5, ...}
 
     id: 1
+    event: kraken_metrics
+    data: {"latency_p50_ms": 12.5, ..., "ws_status": "connected", "timestamp": 1769303790123}
+
+    id: 2
+    event: metrics_update
+    ...
+    id: 2
     event: heartbeat
     data: {"timestamp": 1769303790123}
 
@@ -24,7 +33,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from otelmetrics.encoding import to_json
@@ -68,6 +77,8 @@ class MetricsStream:
         interval: Seconds between ticks (``sse_interval``).
         max_events: Stop after this many ``metrics_update`` events; None streams until the
             client disconnects.
+        events: Further ``(event name, payload callable)`` pairs sent after each
+            ``metrics_update`` (a payload that raises is skipped and logged once).
         wall_clock: Seconds since the epoch, for the heartbeat (injected in tests).
     """
 
@@ -77,14 +88,18 @@ class MetricsStream:
         interval: float,
         *,
         max_events: int | None = None,
+        events: Sequence[tuple[str, Callable[[], Any]]] = (),
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
+        for name, _ in events:
+            format_event(name, None)  # a bad event name fails here, not in the stream
         self.snapshot = snapshot
         self.interval = interval
         self.max_events = max_events
+        self.events = tuple(events)
         self.wall_clock = wall_clock
         self.sent = 0  # updates so far (attempts: a failed snapshot counts too)
-        self._failed = False
+        self._failed: set[str] = set()
 
     @property
     def done(self) -> bool:
@@ -92,25 +107,31 @@ class MetricsStream:
         return self.max_events is not None and self.sent >= self.max_events
 
     def opening(self) -> bytes:
-        """The first chunk: the reconnect delay and an immediate ``metrics_update``."""
+        """The first chunk: the reconnect delay, an immediate ``metrics_update`` and the extra
+        events."""
         retry = f"retry: {max(1, round(self.interval * 1000))}\n\n".encode()
         return retry + self._update()
 
     def tick(self) -> bytes:
-        """One interval's chunk: a ``metrics_update`` and a ``heartbeat``."""
+        """One interval's chunk: a ``metrics_update``, the extra events and a ``heartbeat``."""
         update = self._update()
         beat = {"timestamp": int(self.wall_clock() * 1000)}
         return update + format_event("heartbeat", beat, event_id=self.sent)
 
     def _update(self) -> bytes:
         self.sent += 1
+        chunk = self._event("metrics_update", self.snapshot)
+        for name, payload in self.events:
+            chunk += self._event(name, payload)
+        return chunk
+
+    def _event(self, name: str, payload: Callable[[], Any]) -> bytes:
+        """One event of this update, or nothing when its payload raises (logged once)."""
         try:
-            data = self.snapshot()
+            data = payload()
         except Exception:
-            if not self._failed:
-                _logger.exception(
-                    "otelmetrics: the SSE metrics snapshot failed; sending heartbeats"
-                )
-            self._failed = True
+            if name not in self._failed:
+                _logger.exception("otelmetrics: the SSE %s payload failed; skipping it", name)
+            self._failed.add(name)
             return b""
-        return format_event("metrics_update", data, event_id=self.sent)
+        return format_event(name, data, event_id=self.sent)

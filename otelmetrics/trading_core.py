@@ -70,6 +70,12 @@ class TradingCore:
         self._feed_cache: dict[Key, Any] = {}
         self._trade_cache: dict[Key, Any] = {}
         self._warned: set[str] = set()
+        # The rolling feed-latency percentiles (/sse/metrics' kraken_metrics): feed_message
+        # hands each validated latency to handle.feed_latency.add.
+        feed_latency = getattr(handle, "feed_latency", None)
+        self._feed_hook: Callable[[str, str, float], None] | None = (
+            None if feed_latency is None else feed_latency.add
+        )
         register_gauges(
             handle.meter,
             lambda: (self._lock, self._state),

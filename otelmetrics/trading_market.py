@@ -70,7 +70,10 @@ class MarketCalls(TradingCore):
     def feed_message(
         self, venue: str, pair: str, latency: float, event_type: str = "trade"
     ) -> None:
-        """One feed message: ``latency`` (s) by venue and pair, +1 event of ``event_type``."""
+        """One feed message: ``latency`` (s) by venue and pair, +1 event of ``event_type``.
+
+        The latency also feeds ``handle.feed_latency`` (the SSE feed event's percentiles).
+        """
         try:
             value = self._seconds(latency, "feed latency")
             if value is None:
@@ -84,6 +87,9 @@ class MarketCalls(TradingCore):
                 events_agg.add(1)
             finally:
                 lock.release()
+            hook = self._feed_hook  # the rolling percentiles, under their own lock
+            if hook is not None:
+                hook(venue, pair, value)
         except Exception as exc:
             self._failed("feed_message", exc)
 

@@ -1,7 +1,10 @@
-// otelmetrics live page: KPI cards and SVG charts fed by the JSON API. No dependencies.
-// Flow: GET /current and /history, then follow /sse/metrics through fetch() + a stream reader
-// (so the Authorization header can be sent); when the stream cannot stay open, poll /current
-// and try the stream again later. A 401 asks for a token, kept in sessionStorage.
+// otelmetrics live page: KPI cards and SVG charts fed by the JSON API, a trading panel and a
+// circuit-breaker banner. No dependencies.
+// Flow: GET /current, /history and /dashboard-data, then follow /sse/metrics through fetch() +
+// a stream reader (so the Authorization header can be sent); when the stream cannot stay open,
+// poll /current and try the stream again later. /dashboard-data is refreshed every few seconds
+// (P&L, orders, positions); the stream's feed event (kraken_metrics) updates the feed figures
+// and the banner at once. A 401 asks for a token, kept in sessionStorage.
 (() => {
   "use strict";
 
@@ -9,9 +12,14 @@
   const TOKEN_KEY = "otelmetrics.api-token";
   const STREAM_RETRY_MS = 30000; // poll this long before trying the stream again
   const HISTORY_REFRESH_MS = 60000; // history has one point per minute
+  const TRADING_REFRESH_MS = Math.max(config.interval_ms, 2000); // /dashboard-data
   const $ = (id) => document.getElementById(id);
+  const clock = () => Date.now(); // the banner's clock
 
   const state = { generation: 0, history: [], live: null, controller: null, timers: [] };
+  // trips: the last total seen; lastRise: when it last rose (clock() ms); open: breaker names
+  const breaker = { trips: null, lastRise: null, open: [], timer: null,
+    windowMs: breakerWindow() };
 
   class AuthRequired extends Error {}
 
@@ -145,6 +153,98 @@
     return value >= 100 ? value.toFixed(0) : value.toFixed(value >= 10 ? 1 : 2);
   }
 
+  // -- trading panel and circuit-breaker banner --------------------------------------------
+
+  // ?breaker_window=<seconds> overrides how long the banner stays after the last trip.
+  function breakerWindow() {
+    const raw = new URLSearchParams(location.search).get("breaker_window");
+    const seconds = Number(raw);
+    const valid = raw !== null && raw !== "" && seconds > 0 && seconds <= 86400;
+    return valid ? seconds * 1000 : config.breaker_window_ms;
+  }
+
+  const TRADING = [
+    ["trading-pnl", (t) => fmt(t.pnl_today, 2)],
+    ["trading-currency", (t) => t.currency || ""],
+    ["trading-pnl-realized", (t) => fmt(t.pnl_realized, 2)],
+    ["trading-win-rate", (t) => fmt(t.win_rate, 1)],
+    ["trading-wins", (t) => fmt(t.wins, 0)],
+    ["trading-losses", (t) => fmt(t.losses, 0)],
+    ["trading-orders", (t) => fmt((t.orders_today || {}).total, 0)],
+    ["trading-orders-filled", (t) => fmt((t.orders_today || {}).successful, 0)],
+    ["trading-orders-failed", (t) => fmt((t.orders_today || {}).failed, 0)],
+    ["trading-open-positions", (t) => fmt((t.positions || {}).open, 0)],
+    ["trading-opened", (t) => fmt((t.positions || {}).opened, 0)],
+    ["trading-closed", (t) => fmt((t.positions || {}).closed, 0)],
+  ];
+  const FEED = [
+    ["trading-latency-p50", (f) => fmt(f.latency_p50_ms, 1)],
+    ["trading-latency-p95", (f) => fmt(f.latency_p95_ms, 1)],
+    ["trading-latency-p99", (f) => fmt(f.latency_p99_ms, 1)],
+    ["trading-reconnects", (f) => fmt(f.reconnect_count, 0)],
+    ["trading-trades-per-min", (f) => fmt(f.trades_per_min, 1)],
+    ["trading-ws-status", (f) => f.ws_status || "–"],
+  ];
+
+  function showTrading(data) {
+    const trading = data.trading || {};
+    for (const [id, format] of TRADING) $(id).textContent = format(trading);
+    const breakers = Object.entries(trading.circuit_breakers || {});
+    breaker.open = breakers.filter(([, b]) => b.state !== "closed").map(([name]) => name);
+    $("trading-panel").hidden = false;
+    if (data.feed) showFeed(data.feed, lastTripAge(breakers, data.feed.timestamp));
+  }
+
+  // How long ago (server clock) the latest trip was, or null without one.
+  function lastTripAge(breakers, serverNowMs) {
+    const trips = breakers.map(([, b]) => Date.parse(b.last_trip)).filter(Number.isFinite);
+    return trips.length && Number.isFinite(serverNowMs) ? serverNowMs - Math.max(...trips) : null;
+  }
+
+  function showFeed(feed, lastTripAgeMs) {
+    for (const [id, format] of FEED) $(id).textContent = format(feed);
+    noteTrips(Number(feed.circuit_breaker_trips) || 0, lastTripAgeMs);
+  }
+
+  // The banner shows while the trip count rose within the window: from the rise this page saw,
+  // or, for the first figure it sees, from the server's time of the last trip.
+  function noteTrips(total, lastTripAgeMs) {
+    const now = clock();
+    if (breaker.trips !== null && total > breaker.trips) {
+      breaker.lastRise = now;
+    } else if (breaker.trips === null && lastTripAgeMs !== null && lastTripAgeMs >= 0) {
+      breaker.lastRise = now - lastTripAgeMs;
+    }
+    breaker.trips = total;
+    showBanner();
+  }
+
+  function showBanner() {
+    const banner = $("circuit-breaker-banner");
+    clearTimeout(breaker.timer);
+    const left = breaker.lastRise === null ? 0 : breaker.lastRise + breaker.windowMs - clock();
+    banner.hidden = left <= 0;
+    banner.dataset.trips = String(breaker.trips || 0);
+    if (left <= 0) return;
+    const names = breaker.open.length ? " (" + breaker.open.join(", ") + ")" : "";
+    banner.textContent = "Circuit breaker tripped" + names + ". Trips so far: " +
+      breaker.trips + ". This notice clears " + breaker.windowMs / 1000 +
+      " s after the last trip.";
+    breaker.timer = setTimeout(showBanner, left + 50);
+  }
+
+  async function loadTrading() {
+    showTrading(await getJson("/dashboard-data"));
+  }
+
+  async function scheduleTrading(generation) {
+    while (generation === state.generation) {
+      await sleep(TRADING_REFRESH_MS);
+      if (generation !== state.generation) return;
+      loadTrading().catch(() => {});
+    }
+  }
+
   // -- connection: SSE over fetch, polling fallback ----------------------------------------
 
   function setMode(mode, text) {
@@ -171,6 +271,7 @@
       else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
     }
     if (event === "metrics_update" && data.length) showMetrics(JSON.parse(data.join("\n")));
+    if (event === config.feed_event && data.length) showFeed(JSON.parse(data.join("\n")), null);
     if (event === "heartbeat") $("connection-status").dataset.heartbeat = data.join("\n");
   }
 
@@ -244,8 +345,12 @@
     try {
       showMetrics((await getJson("/current")).metrics);
       await loadHistory();
+      await loadTrading().catch((error) => {
+        if (error instanceof AuthRequired) throw error; // else: the panel stays hidden for now
+      });
       $("token-form").hidden = true;
       scheduleHistory(generation);
+      scheduleTrading(generation);
       await connect(generation);
     } catch (error) {
       if (generation !== state.generation) return;

@@ -41,6 +41,10 @@ def make_flask(handle: MetricsHandle, **options: Any) -> Flask:
     def missing():
         return "missing", 404
 
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("boom")
+
     OtelMetrics(app, handle=handle, **options)
     return app
 
@@ -59,6 +63,10 @@ def make_fastapi(handle: MetricsHandle, **options: Any) -> FastAPI:
     @app.get("/missing")
     def missing():
         return PlainTextResponse("missing", 404)
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("boom")
 
     instrument_app(app, handle=handle, **options)
     return app

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 import pytest
 
 from otelmetrics import downloads, page
-from otelmetrics.api import ENDPOINT, ENDPOINTS, ApiRequest, MetricsApi
+from otelmetrics.api import ENDPOINT, ENDPOINTS, HANDLERS, ApiRequest, MetricsApi
 from otelmetrics.responses import BadParameter, int_param
 from otelmetrics.settings import Settings
 
@@ -41,7 +41,21 @@ def test_every_endpoint_has_a_handler_and_a_known_rate_limit_class():
     assert {endpoint.limit for endpoint in ENDPOINTS} <= classes
     assert len({endpoint.name for endpoint in ENDPOINTS}) == len(ENDPOINTS)
     assert [e.name for e in ENDPOINTS if e.role is None] == ["health", "dashboard"]
-    assert [e.name for e in ENDPOINTS if e.role == "admin"] == ["reset", "users"]
+    assert [e.name for e in ENDPOINTS if e.role == "admin"] == [
+        "reset",
+        "users",
+        "snapshot",
+        "clear",
+    ]
+    assert {e.name for e in ENDPOINTS} == set(HANDLERS)
+    assert [e.name for e in ENDPOINTS if e.limit != "read"] == [
+        "reset",
+        "export_json",
+        "export_csv",
+        "all",
+        "snapshot",
+        "clear",
+    ]
 
 
 def request(path="/api/metrics/current", **query):
@@ -127,3 +141,56 @@ def test_the_page_config_cannot_break_out_of_its_script_block():
     assert "</script><script>alert(1)" not in document
     config = re.search(r'id="otelmetrics-config">(.*?)</script>', document, re.S).group(1)
     assert json.loads(config)["api"] == "/x</script><script>alert(1)"
+
+
+@pytest.mark.parametrize(
+    ("headers", "endpoint", "expected"),
+    [
+        ({}, "current", "auth_failure"),
+        ({"authorization": "Basic dXNlcjpwYXNz"}, "current", "auth_failure"),
+        ({"authorization": "Bearer "}, "current", "auth_failure"),
+        ({"authorization": "Bearer not-the-token"}, "current", "invalid_token"),
+        ({"authorization": "bearer not-the-token"}, "current", "invalid_token"),
+    ],
+)
+def test_each_401_is_a_security_event_of_its_kind(metrics, headers, endpoint, expected):
+    api = MetricsApi(Settings.from_env(environ={}), lambda: metrics.handle)
+    request = ApiRequest("GET", "/api/metrics/current?x=1", {}, headers, "10.0.0.7")
+    assert api.respond(ENDPOINT[endpoint], request).status == 401
+    security = metrics.handle.events.security()
+    assert security["events_by_type"][expected] == 1 and security["security_events_24h"] == 1
+    assert security["recent_events"][0]["client"] == "10.0.0.7"
+    assert security["recent_events"][0]["path"] == "/api/metrics/current"  # no query string
+
+
+def test_403_and_429_are_security_events_and_a_200_is_none(metrics):
+    settings = Settings.from_env(environ={}, api_public=True, api_rate_limits={"reset": 1})
+    api = MetricsApi(settings, lambda: metrics.handle)
+    assert api.respond(ENDPOINT["current"], request()).status == 200
+    assert api.respond(ENDPOINT["clear"], request("/api/metrics/clear")).status == 403
+    assert api.respond(ENDPOINT["clear"], request("/api/metrics/clear")).status == 429
+    assert metrics.handle.events.security()["events_by_type"] == {
+        "auth_failure": 0,
+        "invalid_token": 0,
+        "forbidden": 1,
+        "rate_limited": 1,
+    }
+
+
+def test_a_failing_security_recorder_never_breaks_the_denial(metrics, monkeypatch, caplog):
+    api = MetricsApi(Settings.from_env(environ={}), lambda: metrics.handle)
+    monkeypatch.setattr(metrics.handle, "events", None)  # record_denial raises AttributeError
+    with caplog.at_level(logging.DEBUG, logger="otelmetrics.api"):
+        for _ in range(2):
+            assert api.respond(ENDPOINT["current"], request()).status == 401
+    assert [r.levelno for r in caplog.records] == [logging.ERROR, logging.DEBUG]
+
+
+def test_the_page_config_names_the_feed_event_and_the_banner_window():
+    settings = Settings.from_env(environ={}, sse_feed_event="feed.metrics")
+    document = page.render(settings)[0].decode()
+    config = json.loads(re.search(r'id="otelmetrics-config">(.*?)</script>', document).group(1))
+    assert config["feed_event"] == "feed.metrics"
+    assert config["breaker_window_ms"] == 60_000
+    for element in ("trading-panel", "circuit-breaker-banner", "trading-latency-p99"):
+        assert f'id="{element}"' in document

@@ -176,3 +176,14 @@ def test_a_feed_never_reported_is_unknown(clock):
     )
     assert payload["ws_status"] == "unknown"
     assert payload["latency_p50_ms"] == 0.0 and payload["reconnect_count"] == 0
+
+
+def test_a_clock_that_steps_back_adds_to_the_newest_slot(clock):
+    latency = FeedLatency(seconds=300, clock=clock)
+    latency.add("kraken", "BTC-USD", 0.010)
+    clock.now -= 90  # three slots back
+    latency.add("kraken", "BTC-USD", 0.020)
+    clock.now += 90
+    assert latency.percentiles()["count"] == 2
+    clock.now += 300  # both in the slot that has now left the window
+    assert latency.percentiles()["count"] == 0

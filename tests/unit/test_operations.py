@@ -254,9 +254,10 @@ def test_feed_event_view_for_the_configured_venue_and_pairs(make, clock):
     handle.trading.breaker_trip("kraken-ws")
     handle.trading.feed_reconnect("kraken")
     for ms in range(100):
-        handle.trading.feed_message("kraken", "BTC-USD", ms / 1000)
-        handle.feed_latency.add("kraken", "BTC-USD", ms / 1000)  # the hook trading will call
+        handle.trading.feed_message("kraken", "BTC-USD", ms / 1000)  # feeds feed_latency too
+    handle.trading.feed_message("kraken", "ETH-USD", 5.0)  # not a configured pair: left out
     payload = operations.feed_event_view(handle, now=START)
+    assert payload["pairs"]["BTC-USD"]["count"] == 100
     assert payload["latency_p50_ms"] == pytest.approx(49, rel=0.01)
     assert payload["latency_p99_ms"] == pytest.approx(98, rel=0.01)
     assert payload["circuit_breaker_trips"] == 1  # kraken-ws only, not kraken-orders

@@ -84,3 +84,40 @@ def test_a_failing_snapshot_keeps_the_heartbeat_and_logs_once(caplog):
         stream.tick()
     assert len(caplog.records) == 1
     assert stream.done  # failed updates count, so a bounded stream still ends
+
+
+def test_extra_events_follow_each_update_with_its_id():
+    feed = {"latency_p50_ms": 12.5, "ws_status": "connected"}
+    stream = MetricsStream(
+        snapshots(), 5.0, events=(("kraken_metrics", lambda: feed),), wall_clock=lambda: 2.0
+    )
+    assert [event[1] for event in parse(stream.opening())[1:]] == [
+        ("event", "metrics_update"),
+        ("event", "kraken_metrics"),
+    ]
+    assert parse(stream.tick()) == [
+        [("id", "2"), ("event", "metrics_update"), ("data", '{"total_requests":2}')],
+        [
+            ("id", "2"),
+            ("event", "kraken_metrics"),
+            ("data", '{"latency_p50_ms":12.5,"ws_status":"connected"}'),
+        ],
+        [("id", "2"), ("event", "heartbeat"), ("data", '{"timestamp":2000}')],
+    ]
+
+
+def test_a_failing_extra_event_is_skipped_and_logged_once(caplog):
+    def broken():
+        raise RuntimeError("no feed")
+
+    stream = MetricsStream(snapshots(), 1.0, events=(("kraken_metrics", broken),))
+    with caplog.at_level(logging.ERROR, logger="otelmetrics.sse"):
+        for _ in range(3):
+            names = [block[1] for block in parse(stream.tick())]
+            assert names == [("event", "metrics_update"), ("event", "heartbeat")]
+    assert len(caplog.records) == 1 and "kraken_metrics" in caplog.records[0].getMessage()
+
+
+def test_a_bad_extra_event_name_fails_when_the_stream_is_made():
+    with pytest.raises(ValueError, match="line break"):
+        MetricsStream(snapshots(), 1.0, events=(("a\nb", dict),))

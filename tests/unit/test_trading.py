@@ -486,8 +486,12 @@ def test_symbols_beyond_the_cap_become_other_and_warn_once(configured, caplog):
         p.attributes["exchange.pair"]: p.count for p in capped.points("exchange.feed.latency")
     }
     assert by_pair == {"A": 1, "B": 1, "_OTHER": 3}
-    assert len(caplog.records) == 1
-    assert "OTELMETRICS_SYMBOL_LIMIT" in caplog.records[0].getMessage()
+    bounded = [r for r in caplog.records if r.name == "otelmetrics.bounded"]
+    assert len(bounded) == 1
+    assert "OTELMETRICS_SYMBOL_LIMIT" in bounded[0].getMessage()
+    # the feed percentiles (fed by feed_message) keep as many pairs, and say so once
+    [feed] = [r for r in caplog.records if r.name == "otelmetrics.feed"]
+    assert "OTELMETRICS_FEED_PAIRS" in feed.getMessage()
 
 
 def test_allow_lists_keep_only_the_listed_symbols_and_venues(configured):
