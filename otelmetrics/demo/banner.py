@@ -25,6 +25,10 @@ def banner(service: DemoService, options: DemoOptions, seed: int, tokens: Tokens
         f"  websocket price feed            {api.replace('http', 'ws', 1)}/ws/prices/BTC-USD",
         f"  live metrics page               {dash}{settings.dashboard_path}",
         f"  JSON API                        {dash}{settings.api_prefix}/current  (and on {api})",
+        f"  trading and operations views    {dash}{settings.api_prefix}/trading, /status, "
+        "/errors, /security, /performance, /dashboard-data",
+        f"  live stream (SSE)               {dash}{settings.api_prefix}/sse/metrics  "
+        f"(metrics_update, {settings.sse_feed_event}, heartbeat)",
         f"  Prometheus                      {dash}{settings.metrics_path}  (and on {api})",
         f"  OTLP export                     {_otlp(service)}",
         *_auth(tokens, settings.metrics_token is not None),
