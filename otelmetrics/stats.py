@@ -14,17 +14,17 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from array import array
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from importlib.metadata import version
 from time import perf_counter, time
 from typing import TYPE_CHECKING, Any
 
-from otelmetrics import workers
+from otelmetrics import health, workers
+from otelmetrics.health import Breaches
 from otelmetrics.process import ProcessSampler, Sample
+from otelmetrics.samples import Samples
 from otelmetrics.window import RollingWindow, WindowView
 
 if TYPE_CHECKING:
@@ -34,7 +34,6 @@ _logger = logging.getLogger(__name__)
 
 SAMPLE_SECONDS = 5.0
 SAMPLES_KEPT = 1000
-MIN_REQUESTS = 10  # below this many requests in the window, rates and p99 do not alert
 STATISTICS = (
     "request_rate_rpm",
     "error_rate_pct",
@@ -49,27 +48,6 @@ STATISTICS = (
     "websocket_connections",
     "total_requests",
     "total_errors",
-)
-
-
-@dataclass(frozen=True)
-class Check:
-    """A threshold on one statistic: above it a warning, above ``critical(threshold)`` critical."""
-
-    statistic: str
-    alert: str
-    category: str
-    label: str
-    critical: Callable[[float], float]
-    needs_traffic: bool = False
-
-
-# Thresholds come from settings.thresholds (seeds 001/002); critical levels from seeds 002/004.
-CHECKS = (
-    Check("error_rate_pct", "HIGH_ERROR_RATE", "errors", "Error rate", lambda t: 2 * t, True),
-    Check("latency_p99_ms", "HIGH_LATENCY", "performance", "P99 latency", lambda t: 2 * t, True),
-    Check("memory_usage_pct", "HIGH_MEMORY", "resources", "Memory usage", lambda t: max(t, 95.0)),
-    Check("cpu_usage_pct", "HIGH_CPU", "resources", "CPU usage", lambda t: max(t, 90.0)),
 )
 
 
@@ -113,8 +91,8 @@ class Stats:
         self._history: deque[tuple[float, dict[str, Any]]] = deque(
             maxlen=self.settings.history_minutes
         )
-        self._samples = _Samples(SAMPLES_KEPT)
-        self._since: dict[str, float] = {}  # alert name -> when it was first breached
+        self._samples = Samples(SAMPLES_KEPT, STATISTICS)
+        self._breaches = Breaches()
         self._resources_ok = True
 
     # -- the views -------------------------------------------------------------------------
@@ -149,11 +127,13 @@ class Stats:
     def health(self) -> dict[str, Any]:
         """Status (healthy, degraded, unhealthy), components, threshold checks, current rpm."""
         current, requests = self._snapshot(self._clock())
-        checks = {check.statistic: self._check(check, current, requests) for check in CHECKS}
-        levels = {check["level"] for check in checks.values()}
-        status = "unhealthy" if "critical" in levels else "degraded" if "warning" in levels else ""
+        thresholds = self.settings.thresholds
+        checks = {
+            found.statistic: health.check(found, current, requests, thresholds)
+            for found in health.CHECKS
+        }
         return {
-            "status": status or "healthy",
+            "status": health.status(checks),
             "components": self._components(),
             "checks": checks,
             "current_rpm": current["request_rate_rpm"],
@@ -164,7 +144,7 @@ class Stats:
         now = self._clock()
         current, requests = self._snapshot(now)
         with self._lock:
-            return list(self._evaluate(current, requests, now))
+            return list(self._breaches.alerts(current, requests, self.settings.thresholds, now))
 
     def series(self, name: str, last_n: int) -> list[dict[str, Any]]:
         """The last ``last_n`` 5-second samples of one statistic. KeyError for unknown names."""
@@ -202,7 +182,7 @@ class Stats:
             last = self._history[-1][0] if self._history else None
             if last is None or now // 60 > last // 60:
                 self._history.append((now, snapshot))
-            for _ in self._evaluate(snapshot, requests, now):
+            for _ in self._breaches.alerts(snapshot, requests, self.settings.thresholds, now):
                 pass  # keeps each alert's since-when current
         if self.settings.stats_dir is not None:
             workers.publish(self.settings.stats_dir, self._state(now))
@@ -306,37 +286,6 @@ class Stats:
         found = getattr(self._handle, component, None)
         return int(getattr(found, method)()) if found is not None else 0
 
-    def _check(self, check: Check, current: dict[str, Any], requests: int) -> dict[str, Any]:
-        threshold = self.settings.thresholds[check.statistic]
-        value = current[check.statistic]
-        quiet = check.needs_traffic and requests < MIN_REQUESTS
-        level = "ok"
-        if not quiet and value > check.critical(threshold):
-            level = "critical"
-        elif not quiet and value > threshold:
-            level = "warning"
-        return {"ok": level == "ok", "level": level, "value": value, "threshold": threshold}
-
-    def _evaluate(
-        self, current: dict[str, Any], requests: int, now: float
-    ) -> Iterator[dict[str, Any]]:
-        """Yield the breached checks as alerts, tracking since when each has been breached."""
-        for check in CHECKS:
-            result = self._check(check, current, requests)
-            if result["ok"]:
-                self._since.pop(check.alert, None)
-                continue
-            since = self._since.setdefault(check.alert, now)
-            yield {
-                "name": check.alert,
-                "severity": result["level"],
-                "category": check.category,
-                "message": f"{check.label} {result['value']} is above {result['threshold']}",
-                "value": result["value"],
-                "threshold": result["threshold"],
-                "since": _iso(since),
-            }
-
     def _components(self) -> dict[str, str]:
         def state(ok: bool) -> str:
             return "operational" if ok else "unavailable"
@@ -346,43 +295,6 @@ class Stats:
             "request_tracking": state(self._handle.http.window is not None),
             "resource_monitoring": state(self._resources_ok),
             "websocket_tracking": state(getattr(self._handle, "websockets", None) is not None),
-        }
-
-
-class _Samples:
-    """The last ``size`` samples of every statistic, in flat float arrays (a ring)."""
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self.size = 0
-        self._next = 0
-        self._at = array("d", [0.0]) * capacity
-        self._values = [array("d", [0.0]) * capacity for _ in STATISTICS]
-
-    def append(self, at: float, values: list[float]) -> None:
-        self._at[self._next] = at
-        for column, value in zip(self._values, values, strict=True):
-            column[self._next] = value
-        self._next = (self._next + 1) % self.capacity
-        self.size = min(self.size + 1, self.capacity)
-
-    def _order(self, n: int) -> list[int]:
-        n = min(n, self.size)
-        return [(self._next - n + i) % self.capacity for i in range(n)]
-
-    def last(self, column: int, n: int) -> list[tuple[float, float]]:
-        return [(self._at[i], self._values[column][i]) for i in self._order(n)]
-
-    def summary(self, column: int) -> dict[str, float | int]:
-        values = [self._values[column][i] for i in self._order(self.size)]
-        if not values:
-            return {"count": 0, "mean": 0.0, "min": 0.0, "max": 0.0, "latest": 0.0}
-        return {
-            "count": len(values),
-            "mean": round(sum(values) / len(values), 3),
-            "min": min(values),
-            "max": max(values),
-            "latest": values[-1],
         }
 
 

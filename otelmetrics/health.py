@@ -1,0 +1,89 @@
+"""Health checks on the in-process statistics: thresholds, levels and since-when (seeds 001/002).
+
+Each :class:`Check` watches one statistic: above its threshold (``settings.thresholds``) it is a
+warning, above its critical level a critical. :class:`Breaches` turns the failing checks into
+alerts that remember since when they have been failing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+MIN_REQUESTS = 10  # below this many requests in the window, rates and p99 do not alert
+
+
+@dataclass(frozen=True)
+class Check:
+    """A threshold on one statistic: above it a warning, above ``critical(threshold)`` critical."""
+
+    statistic: str
+    alert: str
+    category: str
+    label: str
+    critical: Callable[[float], float]
+    needs_traffic: bool = False
+
+
+# Critical levels: twice the error-rate and latency thresholds, memory 95 % and CPU 90 % (seed 002).
+CHECKS = (
+    Check("error_rate_pct", "HIGH_ERROR_RATE", "errors", "Error rate", lambda t: 2 * t, True),
+    Check("latency_p99_ms", "HIGH_LATENCY", "performance", "P99 latency", lambda t: 2 * t, True),
+    Check("memory_usage_pct", "HIGH_MEMORY", "resources", "Memory usage", lambda t: max(t, 95.0)),
+    Check("cpu_usage_pct", "HIGH_CPU", "resources", "CPU usage", lambda t: max(t, 90.0)),
+)
+
+
+def check(
+    found: Check, current: Mapping[str, Any], requests: int, thresholds: Mapping[str, float]
+) -> dict[str, Any]:
+    """``{"ok", "level", "value", "threshold"}`` of one check on the snapshot ``current``."""
+    threshold = thresholds[found.statistic]
+    value = current[found.statistic]
+    quiet = found.needs_traffic and requests < MIN_REQUESTS
+    level = "ok"
+    if not quiet and value > found.critical(threshold):
+        level = "critical"
+    elif not quiet and value > threshold:
+        level = "warning"
+    return {"ok": level == "ok", "level": level, "value": value, "threshold": threshold}
+
+
+def status(checks: Mapping[str, Mapping[str, Any]]) -> str:
+    """healthy, degraded (a warning) or unhealthy (a critical)."""
+    levels = {result["level"] for result in checks.values()}
+    return "unhealthy" if "critical" in levels else "degraded" if "warning" in levels else "healthy"
+
+
+class Breaches:
+    """Since when each check has been failing; not locked (the caller holds a lock)."""
+
+    def __init__(self) -> None:
+        self._since: dict[str, float] = {}
+
+    def alerts(
+        self,
+        current: Mapping[str, Any],
+        requests: int,
+        thresholds: Mapping[str, float],
+        now: float,
+    ) -> Iterator[dict[str, Any]]:
+        """Yield the failing checks as alerts (name, severity, category, message, value,
+        threshold, since), forgetting the ones that pass again."""
+        for found in CHECKS:
+            result = check(found, current, requests, thresholds)
+            if result["ok"]:
+                self._since.pop(found.alert, None)
+                continue
+            since = self._since.setdefault(found.alert, now)
+            yield {
+                "name": found.alert,
+                "severity": result["level"],
+                "category": found.category,
+                "message": f"{found.label} {result['value']} is above {result['threshold']}",
+                "value": result["value"],
+                "threshold": result["threshold"],
+                "since": datetime.fromtimestamp(since, timezone.utc).isoformat(),
+            }
