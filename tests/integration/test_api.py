@@ -10,7 +10,6 @@ import io
 import json
 import logging
 import re
-import secrets
 import threading
 import time
 from types import SimpleNamespace
@@ -21,10 +20,8 @@ import pytest
 
 import otelmetrics
 from otelmetrics.downloads import FIELDS
-from otelmetrics.settings import DEFAULT_THRESHOLDS
 from otelmetrics.stats import Stats
 from tests.integration.api_apps import (
-    FRAMEWORKS,
     ApiClient,
     make_app,
     read_events,
@@ -34,7 +31,6 @@ from tests.integration.api_apps import (
 
 SEED_FIELDS = set(FIELDS)
 # CPU and memory of this test process are not what these tests are about: keep them quiet.
-QUIET_RESOURCES = {**DEFAULT_THRESHOLDS, "cpu_usage_pct": 1000.0, "memory_usage_pct": 1000.0}
 PROTECTED = [
     ("GET", "current"),
     ("GET", "history"),
@@ -49,49 +45,6 @@ PROTECTED = [
     ("GET", "sse/metrics?max_events=1"),
 ]
 ADMIN_ONLY = [("POST", "reset"), ("GET", "users")]
-
-
-@pytest.fixture
-def tokens():
-    return SimpleNamespace(read=secrets.token_urlsafe(), admin=secrets.token_urlsafe())
-
-
-@pytest.fixture
-def make_handle(tokens):
-    handles = []
-
-    def make(**options):
-        settings = {
-            "exporters": ("prometheus",),
-            "set_global": False,
-            "api_token": tokens.read,
-            "api_admin_token": tokens.admin,
-            "sse_interval": 0.02,
-            "thresholds": QUIET_RESOURCES,
-            **options,
-        }
-        handle = otelmetrics.configure(**settings)
-        handles.append(handle)
-        return handle
-
-    yield make
-    for handle in handles:
-        handle.shutdown()
-
-
-@pytest.fixture(params=FRAMEWORKS)
-def framework(request):
-    return request.param
-
-
-@pytest.fixture
-def handle(make_handle):
-    return make_handle()
-
-
-@pytest.fixture
-def client(framework, handle):
-    return ApiClient(framework, make_app(framework, handle))
 
 
 class Clock:

@@ -8,21 +8,17 @@ from __future__ import annotations
 import csv
 import json
 import os
-import secrets
 import time
-from types import SimpleNamespace
 
 import httpx
 import pytest
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 import otelmetrics
 from otelmetrics.performance import FIELDS as PERFORMANCE_FIELDS
-from otelmetrics.settings import DEFAULT_THRESHOLDS
 from otelmetrics.snapshots import COLUMNS
 from otelmetrics.stats import Stats
 from tests.integration.api_apps import (
-    FRAMEWORKS,
+    QUIET_RESOURCES,
     ApiClient,
     make_app,
     read_events,
@@ -30,57 +26,9 @@ from tests.integration.api_apps import (
     wait_until,
 )
 
-QUIET_RESOURCES = {**DEFAULT_THRESHOLDS, "cpu_usage_pct": 1000.0, "memory_usage_pct": 1000.0}
 READS = ["performance", "trading", "errors", "security", "status", "dashboard-data", "all"]
 ADMIN_POSTS = ["snapshot", "clear"]
 PROTECTED = [("GET", path) for path in READS] + [("POST", path) for path in ADMIN_POSTS]
-
-
-@pytest.fixture
-def tokens():
-    return SimpleNamespace(read=secrets.token_urlsafe(), admin=secrets.token_urlsafe())
-
-
-@pytest.fixture
-def make_handle(tokens, tmp_path):
-    handles = []
-
-    def make(**options):
-        reader = InMemoryMetricReader()
-        settings = {
-            "exporters": ("prometheus",),
-            "metric_readers": [reader],
-            "set_global": False,
-            "api_token": tokens.read,
-            "api_admin_token": tokens.admin,
-            "sse_interval": 0.02,
-            "thresholds": QUIET_RESOURCES,
-            "snapshot_path": str(tmp_path / "logs" / "metrics.csv"),
-            **options,
-        }
-        handle = otelmetrics.configure(**settings)
-        handle.reader = reader
-        handles.append(handle)
-        return handle
-
-    yield make
-    for handle in handles:
-        handle.shutdown()
-
-
-@pytest.fixture(params=FRAMEWORKS)
-def framework(request):
-    return request.param
-
-
-@pytest.fixture
-def handle(make_handle):
-    return make_handle()
-
-
-@pytest.fixture
-def client(framework, handle):
-    return ApiClient(framework, make_app(framework, handle))
 
 
 def trade(handle):
