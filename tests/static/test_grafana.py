@@ -17,9 +17,11 @@ from tests.static.conftest import load_yaml
 from tests.static.grafana_types import validate
 from tools.dashboards.catalog import DASHBOARDS
 from tools.rules.catalog import alerts
+from tools.rules.grafana import FILE_KEYS
 
 DASHBOARD_FILES = sorted((REPO / "grafana" / "dashboards").glob("*.json"))
 ALERTING = "grafana/provisioning/alerting"
+API_KEYS = {file_key: api_key for api_key, file_key in FILE_KEYS.items()}
 DATASOURCE = load_yaml("grafana/provisioning/datasources/prometheus.yaml")["datasources"][0]
 
 
@@ -37,10 +39,7 @@ def file_rules() -> list[dict[str, Any]]:
     rules = []
     for group in load_yaml(f"{ALERTING}/rules.yaml")["groups"]:
         for rule in group["rules"]:
-            api = {
-                "missingSeriesEvalsToResolve" if k == "missing_series_evals_to_resolve" else k: v
-                for k, v in rule.items()
-            }
+            api = {API_KEYS.get(k, k): v for k, v in rule.items()}
             rules.append(
                 {**api, "folderUID": group["folder"], "ruleGroup": group["name"], "orgID": 1}
             )

@@ -106,7 +106,7 @@ def grafana_annotations(alert: Alert) -> dict[str, str]:
 
 def rule(alert: Alert, group: str, severities: Mapping[str, int]) -> alert_builder.Rule:
     """One Grafana-managed rule built with the foundation SDK (API layout)."""
-    return (
+    built = (
         alert_builder.Rule(title(alert, severities))
         .uid(uid(alert))
         .folder_uid(FOLDER)
@@ -122,6 +122,7 @@ def rule(alert: Alert, group: str, severities: Mapping[str, int]) -> alert_build
         .missing_series_evals_to_resolve(1)
         .is_paused(False)
     )
+    return built.keep_firing_for(alert.keep_firing_for) if alert.keep_firing_for else built
 
 
 def to_plain(obj: Any) -> Any:
@@ -131,14 +132,17 @@ def to_plain(obj: Any) -> Any:
 
 # The file layout names these differently from the API layout the SDK builds, or sets them
 # on the group instead of the rule (pkg/services/provisioning/alerting/rules_types.go).
-_FILE_KEYS = {"missingSeriesEvalsToResolve": "missing_series_evals_to_resolve"}
+FILE_KEYS = {
+    "missingSeriesEvalsToResolve": "missing_series_evals_to_resolve",
+    "keep_firing_for": "keepFiringFor",
+}
 _GROUP_KEYS = ("folderUID", "ruleGroup", "orgID")
 
 
 def file_rule(api_rule: Mapping[str, Any]) -> dict[str, Any]:
     """A rule in the API layout -> the provisioning-file layout."""
     return {
-        _FILE_KEYS.get(key, key): value for key, value in api_rule.items() if key not in _GROUP_KEYS
+        FILE_KEYS.get(key, key): value for key, value in api_rule.items() if key not in _GROUP_KEYS
     }
 
 

@@ -127,6 +127,7 @@ class Alert:
         description: Static annotation: what is wrong and why it matters.
         runbook: Markdown for the README runbook: what to do.
         action: The first thing to do, one line, for the README table.
+        keep_firing_for: How long it keeps firing after ``expr`` stops returning it ("" none).
         cases: promtool cases (put cases of a multi-severity name on one of its rules).
     """
 
@@ -139,6 +140,7 @@ class Alert:
     description: str
     runbook: str
     action: str = ""
+    keep_firing_for: str = ""
     cases: tuple[AlertCase, ...] = ()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from tools.rules.model import Alert, AlertCase, Group, Profile, Recording, Severity
@@ -36,6 +36,8 @@ def _rule(rule: Recording | Alert, profile: Profile) -> dict[str, Any]:
     body: dict[str, Any] = {"alert": rule.name, "expr": profile.expr(rule.expr)}
     if rule.for_ not in ("0s", "0m"):
         body["for"] = profile.duration(rule.for_)
+    if rule.keep_firing_for:
+        body["keep_firing_for"] = profile.duration(rule.keep_firing_for)
     body["labels"] = {"severity": rule.severity}
     body["annotations"] = alert_annotations(rule)
     return body
@@ -70,13 +72,12 @@ def rule_files(groups: Sequence[Group], profile: Profile = DEFAULT) -> dict[str,
 # --- promtool unit tests ------------------------------------------------------------------------
 
 
-def _series(case_series: dict[str, str] | Any) -> list[dict[str, str]]:
+def _series(case_series: Mapping[str, str]) -> list[dict[str, str]]:
     return [{"series": s, "values": v} for s, v in case_series.items()]
 
 
-def _expected(
-    alert: Alert, case: AlertCase, by_severity: dict[Severity, Alert]
-) -> list[dict[str, Any]]:
+def _expected(case: AlertCase, by_severity: dict[Severity, Alert]) -> list[dict[str, Any]]:
+    """What promtool must see at ``case.at``: labels and expanded annotations per alert."""
     return [
         {
             "exp_labels": {**firing.labels, "severity": firing.severity},
@@ -105,6 +106,7 @@ def _pending_checks(case: AlertCase, by_severity: dict[Severity, Alert]) -> list
 
 
 def _alert_tests(name: str, rules: list[Alert]) -> list[dict[str, Any]]:
+    """Every case of the rules named ``name`` (one per severity), as promtool test groups."""
     by_severity = {rule.severity: rule for rule in rules}
     tests = []
     for rule in rules:
@@ -113,7 +115,7 @@ def _alert_tests(name: str, rules: list[Alert]) -> list[dict[str, Any]]:
                 {
                     "eval_time": case.at,
                     "alertname": name,
-                    "exp_alerts": _expected(rule, case, by_severity),
+                    "exp_alerts": _expected(case, by_severity),
                 }
             ]
             test: dict[str, Any] = {

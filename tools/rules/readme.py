@@ -8,7 +8,10 @@ from tools.rules.model import Alert, Group
 
 
 def _for(alert: Alert) -> str:
-    return "at once" if alert.for_ in ("0s", "0m") else f"for {alert.for_}"
+    timing = "at once" if alert.for_ in ("0s", "0m") else f"for {alert.for_}"
+    if alert.keep_firing_for:
+        timing += f", kept firing {alert.keep_firing_for} after"
+    return timing
 
 
 def _by_name(groups: Sequence[Group]) -> dict[str, list[Alert]]:

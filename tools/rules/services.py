@@ -151,10 +151,10 @@ purpose stops alerting 6 h after its last export.""",
 AUTH_FAILURES = Alert(
     "MetricsApiAuthFailures",
     "warning",
-    f"sum by ({SVC}) (\n{new_or_increase(AUTH_FAILED, '5m')}\n) > 10",
+    f"sum by ({SVC}) (\n{new_or_increase(AUTH_FAILED, '15m')}\n) > 10",
     "1m",
     "more than 10 requests with missing or wrong credentials (401) on the metrics API "
-    "within 5 m (seed 004)",
+    "within 15 m (seed 004)",
     "{{ $labels.service_name }}: {{ $value | humanize }} failed authentications on the metrics API",
     "Someone keeps presenting bad or missing credentials to the metrics API: a misconfigured "
     "client, or someone guessing tokens.",

@@ -189,12 +189,15 @@ TRIPPED = Alert(
     "A circuit breaker opened: the engine stopped calling what it protects (an exchange, the "
     "broker, a strategy) after repeated failures.",
     """\
-The alert clears itself 60 s after the last trip, like seed 003's banner. On **Trading**,
+The condition holds for 60 s after a trip, like seed 003's banner, and the alert keeps firing
+2 minutes more, so a notification goes out even when the warning route waits a minute to
+group alerts. On **Trading**,
 *Circuit breakers* shows the state timeline (open, half-open, closed) and *Breaker trips*
 which breaker. Look at what it protects: exchange feed status and reconnects, broker
 connection, order failures, all on the same dashboard. If it keeps tripping,
 `CircuitBreakerOpen` follows.""",
     action="find what the breaker protects and why it fails",
+    keep_firing_for="2m",
     cases=(
         AlertCase(
             "first trip ever (the series appears at 1)",
@@ -225,11 +228,25 @@ connection, order failures, all on the same dashboard. If it keeps tripping,
             ),
         ),
         AlertCase(
-            "60 s after the trip the banner is gone",
+            "kept firing 2 m after the trip's 60 s",
             _status_series(
                 "circuit_breaker_trips_total", 'circuit_breaker_name="kraken"', "_x4 1x20"
             ),
-            at="2m15s",
+            at="3m45s",
+            firing=(
+                Firing(
+                    "warning",
+                    {**SERVICE, "circuit_breaker_name": "kraken"},
+                    "engine: circuit breaker kraken tripped",
+                ),
+            ),
+        ),
+        AlertCase(
+            "then it resolves",
+            _status_series(
+                "circuit_breaker_trips_total", 'circuit_breaker_name="kraken"', "_x4 1x20"
+            ),
+            at="4m15s",
         ),
     ),
 )
@@ -378,8 +395,12 @@ Back off reconnects exponentially so the venue does not ban the API key.""",
 FEED_SILENT = Alert(
     "ExchangeFeedSilent",
     "warning",
-    "exchange_feed_connection_status == 1\n  unless on (job, instance, exchange_venue)\n"
-    "(sum by (job, instance, exchange_venue) (rate(exchange_feed_events_total[2m])) > 0)",
+    # The events counters did not move for 2 m while the instance is alive and connected: a
+    # status sample within the last minute (a dead process's last sample lingers for 5 m).
+    f"sum by (job, instance, {SVC}, service_instance_id, exchange_venue) "
+    "(changes(exchange_feed_events_total[2m])) == 0\n"
+    "  and on (job, instance, exchange_venue)\n"
+    "last_over_time(exchange_feed_connection_status[1m]) == 1",
     "2m",
     "a feed reports connected but delivered no event for 2 m",
     "{{ $labels.service_name }} {{ $labels.service_instance_id }}: feed "
@@ -414,6 +435,20 @@ itself next time.""",
                 ),
             ),
             pending_at="4m30s",
+        ),
+        AlertCase(
+            "a process that died while connected is gone, not silent",
+            {
+                **_status_series(
+                    "exchange_feed_connection_status", 'exchange_venue="kraken"', "1x8"
+                ),
+                **_status_series(
+                    "exchange_feed_events_total",
+                    'exchange_venue="kraken", exchange_event_type="trade"',
+                    "0+10x8",
+                ),
+            },
+            at="6m",
         ),
         AlertCase(
             "events keep flowing",

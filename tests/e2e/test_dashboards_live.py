@@ -1,0 +1,150 @@
+"""Every dashboard query and every recording rule returns series, on live data from the demo.
+
+One pipeline for the module: the built collector (collector/otelcol-config.yaml), Prometheus
+with the shipped prometheus.yml and rules (prometheus/rules/*.yml, default windows), and the
+trading demo exporting OTLP every second. Scenarios run at the start so the counters that
+exist only after an event (breaker trips, reconnects, broker failures, rejected orders,
+5xx) exist too, and the API gets requests without a valid token (security events).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.e2e.harness import (
+    REPO,
+    Binaries,
+    Collector,
+    Prometheus,
+    poll_until,
+    start_collector,
+    start_prometheus,
+)
+from tests.e2e.trading_demo import Demo, start_demo
+from tools.rules import names
+from tools.rules.catalog import GROUPS
+
+SERVICE = "live-dashboards"
+# Counters that exist only after a failure; a healthy pipeline has none of them.
+FAILURE_ONLY = {
+    names.OTELCOL_SEND_FAILED: "an exporter failed to send",
+    names.OTELCOL_ENQUEUE_FAILED: "a sending queue was full",
+    names.OTELCOL_LIMITER_REFUSED: "the memory limiter refused data",
+    names.APP_ERRORS: "the app recorded an error through the API's error log",
+}
+# At the start of the module: every event-only counter gets its first events.
+SCENARIOS = {
+    "breaker_trip": 5,
+    "broker_disconnect": 8,
+    "reconnect_storm": 8,
+    "order_rejections": 6,
+    "error_burst": 6,
+    "latency_spike": 6,
+}
+DASHBOARDS = sorted((REPO / "grafana" / "dashboards").glob("*.json"))
+
+
+def panel_queries() -> list[tuple[str, str]]:
+    """(id, expr) of every target of every panel of every dashboard."""
+    queries = []
+    for path in DASHBOARDS:
+        board: dict[str, Any] = json.loads(path.read_text())
+        for panel in board["panels"]:
+            for target in panel.get("targets", []):
+                queries.append((f"{path.stem}/{panel['title']}/{target['refId']}", target["expr"]))
+    return queries
+
+
+def substitute(expr: str) -> str:
+    """The dashboard variables as Grafana fills them: this service, everything else All."""
+    values = {"$__rate_interval": "1m", "$service": SERVICE}
+    for variable, value in values.items():
+        expr = expr.replace(variable, value)
+    for variable in ("$instance", "$route", "$pair"):
+        expr = expr.replace(variable, ".*")  # the variables' "All" value
+    assert "$" not in expr.replace('"$1"', ""), f"unsubstituted variable in {expr}"
+    return expr
+
+
+@pytest.fixture(scope="module")
+def pipeline(
+    binaries: Binaries, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Prometheus, Collector, Demo]]:
+    workdir = tmp_path_factory.mktemp("dashboards-live")
+    prometheus = start_prometheus(binaries, workdir / "prometheus")
+    collector = start_collector(binaries, workdir / "collector", "live", prometheus=prometheus)
+    prometheus.set_targets("otel-collector", [collector.metrics_target])
+    demo = start_demo(workdir / "demo", collector, SERVICE)
+    try:
+        for scenario, seconds in SCENARIOS.items():
+            demo.trigger(scenario, seconds)
+        for path in ("/api/metrics/current", "/api/demo/scenarios"):  # 401s: security events
+            assert demo.request("GET", path, None)[0] == 401
+            assert demo.request("GET", path, "not-the-token")[0] == 401
+        yield prometheus, collector, demo
+    finally:
+        demo.stop()
+        collector.stop()
+        prometheus.stop()
+
+
+def _wait_for(prometheus: Prometheus, expr: str, what: str) -> list[tuple[dict[str, str], float]]:
+    def some_series() -> list[tuple[dict[str, str], float]]:
+        result = prometheus.query(expr)
+        assert result, f"{expr} returned no series"
+        return result
+
+    # Rules are evaluated every 15 s (prometheus.yml); the demo needs a few seconds per event.
+    return poll_until(some_series, what, timeout=90, interval=1)
+
+
+def test_every_series_name_the_rules_and_dashboards_read_is_in_prometheus(
+    pipeline: tuple[Prometheus, Collector, Demo],
+) -> None:
+    prometheus, _, _ = pipeline
+    wanted = names.EXPORTED - set(FAILURE_ONLY)
+
+    def all_present() -> None:
+        present = set(prometheus.api("label/__name__/values"))
+        assert not wanted - present, f"missing: {sorted(wanted - present)}"
+
+    poll_until(all_present, "every name of tools/rules/names.py in Prometheus", timeout=90)
+
+
+@pytest.mark.parametrize(("where", "expr"), panel_queries(), ids=[q[0] for q in panel_queries()])
+def test_every_dashboard_query_returns_series(
+    pipeline: tuple[Prometheus, Collector, Demo], where: str, expr: str
+) -> None:
+    prometheus, _, _ = pipeline
+    _wait_for(prometheus, substitute(expr), f"{where} to return series")
+
+
+RECORDS = sorted({rule.record for group in GROUPS for rule in group.recordings})
+
+
+@pytest.mark.parametrize("record", RECORDS)
+def test_every_recording_rule_returns_series(
+    pipeline: tuple[Prometheus, Collector, Demo], record: str
+) -> None:
+    prometheus, _, _ = pipeline
+    series = _wait_for(prometheus, record, f"recording rule {record} to return series")
+    if record.startswith(("service", "kraken", "circuit")):
+        assert any(labels.get("service_name") == SERVICE for labels, _ in series), series
+
+
+def test_seed_003_names_read_like_the_seed(pipeline: tuple[Prometheus, Collector, Demo]) -> None:
+    prometheus, _, _ = pipeline
+    latency = _wait_for(prometheus, 'kraken_ws_latency_p50_ms{pair="BTC-USD"}', "p50 in ms")
+    # One series per venue the demo's feeds connect to, each a latency in milliseconds.
+    assert {labels["exchange_pair"] for labels, _ in latency} == {"BTC-USD"}, latency
+    assert all(0 < value < 5000 for _, value in latency), latency
+    assert "kraken" in {labels["exchange_venue"] for labels, _ in latency}
+    # Exported by the instruments themselves, not by a rule: one source per series name.
+    [(state, _)] = _wait_for(prometheus, "circuit_breaker_state", "the breaker state")
+    assert state["service_instance_id"] and state["circuit_breaker_name"] == "kraken-api"
+    minute = _wait_for(prometheus, "kraken_trades_per_minute", "trades per minute")
+    assert minute[0][1] > 0
