@@ -192,7 +192,7 @@ class _Middleware:
         started = http.start(method, scheme)
         seen: list[Any] = []
         try:
-            capture = _capturing(start_response, seen, http.exemplars, self.users)
+            capture = _capturing(start_response, seen, http.exemplars, self.users, environ)
             if self.timing:
                 capture = _timed(capture, started)
             body = self.wsgi_app(environ, capture)
@@ -234,11 +234,19 @@ def _timed(start_response: Callable[..., Any], started: float) -> Callable[..., 
     return timed
 
 
+def _current_request() -> Any:
+    """The Flask request, for a custom user-id extractor (None outside a request context)."""
+    if not has_request_context():
+        return None
+    return request._get_current_object()  # type: ignore[attr-defined]
+
+
 def _capturing(
     start_response: Callable[..., Any],
     seen: list[Any],
     exemplars: bool,
-    users: UserTracker | None = None,
+    users: UserTracker | None,
+    environ: dict[str, Any],
 ) -> Callable[..., Any]:
     """``start_response`` that also notes the route, status, Content-Length, trace and user.
 
@@ -252,8 +260,8 @@ def _capturing(
             _content_length(headers),
             current_trace() if exemplars else None,
         )
-        if users is not None and has_request_context():
-            users(request._get_current_object())  # type: ignore[attr-defined]
+        if users is not None:
+            users.wsgi(environ, _current_request)
         return start_response(status, headers, exc_info)
 
     return capture

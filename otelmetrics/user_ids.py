@@ -125,6 +125,20 @@ class UserTracker:
         except Exception:
             self._log(extract)
 
+    def wsgi(self, environ: Mapping[str, Any], current_request: Callable[[], Any]) -> None:
+        """Count a Flask request's user; the default extractor reads the environ, and skips an
+        anonymous request (no cookie, no header) without touching the request context."""
+        extract = self.extractor or _extractor
+        try:
+            if extract is not None:
+                found = current_request()  # None outside a request context
+                if found is not None:
+                    self._note(extract(found))
+            elif "HTTP_COOKIE" in environ or HEADER_ENVIRON in environ:
+                self._note(_flask_user(environ))
+        except Exception:
+            self._log(extract or user_id_from)
+
     def asgi(self, scope: Mapping[str, Any], make_request: Callable[[Any], Any]) -> None:
         """Count an ASGI request's user; the default extractor skips building the request."""
         extract = self.extractor or _extractor
