@@ -77,7 +77,7 @@ ENDPOINTS = (
     Endpoint("users", "GET", "/users", "admin", "read", "active user ids"),
     Endpoint("sse", "GET", "/sse/metrics", "read", "read", "Server-Sent Events stream"),
     Endpoint("dashboard", "GET", None, None, "read", "the live page"),
-    # The operations views (issue 7; bodies in otelmetrics.operations_responses).
+    # The operations views (seeds 002-004; bodies in otelmetrics.operations_responses).
     Endpoint("performance", "GET", "/performance", "read", "read", "process resources"),
     Endpoint("trading", "GET", "/trading", "read", "read", "orders, positions, P&L today"),
     Endpoint("errors", "GET", "/errors", "read", "read", "errors in 24 h, the last 10"),

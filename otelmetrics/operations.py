@@ -1,4 +1,4 @@
-"""The JSON bodies of the operations views (issue 7), framework-neutral.
+"""The JSON bodies of the operations views (seeds 002-004), framework-neutral.
 
 Each ``*_view(handle)`` returns the body of one endpoint (the API adds ``success`` and
 ``timestamp``); the pure builders underneath (:func:`trading_body`, :func:`status_body`,

@@ -1,4 +1,4 @@
-"""What the operations endpoints answer (issue 7): the views of :mod:`otelmetrics.operations`
+"""What the operations endpoints answer (seeds 002-004): the views of :mod:`otelmetrics.operations`
 in the API's envelope, and ``POST /snapshot``.
 
 Each body is ``{"success": true, **view, "timestamp": <ISO-8601 UTC>}``: ``/trading``,

@@ -256,7 +256,7 @@ class Settings:
     )
     symbol_limit: int = field(default=100, metadata=_var("OTELMETRICS_SYMBOL_LIMIT", parse=int))
     timezone: str = field(default="UTC", metadata=_var("OTELMETRICS_TIMEZONE"))
-    # Operations views (issue 7): the YAML file, the CSV snapshot log, feeds and breakers.
+    # Operations views (seeds 002-004): the YAML file, the CSV snapshot log, feeds and breakers.
     config_file: str | None = field(default=None, metadata=_var("OTELMETRICS_CONFIG_FILE"))
     snapshot_path: str = field(
         default="logs/metrics.csv", metadata=_var("OTELMETRICS_SNAPSHOT_PATH")

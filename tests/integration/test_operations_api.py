@@ -1,4 +1,4 @@
-"""The operations endpoints (issue 7) through Flask's test client and Starlette's TestClient:
+"""The operations endpoints (seeds 002-004) through Flask's test client and Starlette's TestClient:
 auth, rate limits, bad requests and the same JSON from both; 5xx responses in /errors, denied
 requests in /security and the exported counter, CSV snapshots, and the ``kraken_metrics`` SSE
 event over real servers carrying what the trading calls recorded."""

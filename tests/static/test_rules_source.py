@@ -18,7 +18,7 @@ from tools.rules.model import Profile
 from tools.rules.profiles import FAST
 from tools.rules.prometheus import rule_files
 
-# The alerts issue 6 asks for, by what it calls them.
+# The alerts the alerting issue asks for, by what it calls them.
 ISSUE_ALERTS = {
     "error rate > 5 %": "HttpErrorRateHigh",
     "p99 latency > 1 s": "HttpLatencyP99High",

@@ -146,7 +146,7 @@ def test_kwarg_thresholds_merge_and_unknown_keys_fail():
 
 
 def test_the_readme_example_is_a_valid_file(write):
-    section = README[README.index("## Operations views (issue 7)") :]
+    section = README[README.index("## Operations views") :]
     example = re.search(r"```yaml\n(.*?)```", section, re.S)
     assert example is not None
     settings = Settings.from_env({}, config_file=write(example.group(1)))
