@@ -143,7 +143,9 @@ class UserTracker:
         """Count an ASGI request's user; the default extractor skips building the request."""
         extract = self.extractor or _extractor
         try:
-            self._note(scope_user(scope) if extract is None else extract(make_request(scope)))
+            found = scope_user(scope) if extract is None else extract(make_request(scope))
+            if found is not None:  # anonymous requests stop here
+                self._note(found)
         except Exception:
             self._log(extract or user_id_from)
 
