@@ -47,6 +47,8 @@ class ProcessSampler:
         self._cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
 
     def sample(self) -> Sample:
+        if self._forked():  # the parent's collector thread may have held the lock at fork
+            self._lock = threading.Lock()
         with self._lock:
             now = monotonic()
             if self._sample is None or now - self._taken > _SAME_COLLECTION or self._forked():

@@ -81,6 +81,7 @@ class Stats:
             _shared_directory(settings.stats_dir)
         self._process = ProcessSampler()
         self._lock = threading.Lock()
+        self._pid = os.getpid()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._clear()
@@ -211,6 +212,8 @@ class Stats:
         if window is not None:
             with self._handle.http.requests.lock:
                 window.reset()
+        if self._pid != os.getpid():  # a forked child: the parent's sampler may have held it
+            self._lock, self._pid = threading.Lock(), os.getpid()
         with self._lock:
             self._clear()
         if self._thread is not None:

@@ -85,3 +85,30 @@ def test_gauge_declared_before_configure_joins_the_next_handle():
     finally:
         gauges._PENDING.clear()
     assert "early.gauge" in names
+
+
+def test_a_forked_child_samples_even_when_the_parent_held_the_samplers_lock():
+    import os
+    import signal
+    import time
+
+    from otelmetrics.process import ProcessSampler
+
+    sampler = ProcessSampler()
+    sampler.sample()
+    sampler._lock.acquire()  # a collection in the parent's exporter thread, at the fork
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os._exit(0 if sampler.sample().rss > 0 else 1)
+        except BaseException:
+            os._exit(2)
+    sampler._lock.release()
+    deadline = time.monotonic() + 10
+    while (found := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if found[0] == 0:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise AssertionError("the forked child hung waiting for the parent's sampler lock")
+    assert os.waitstatus_to_exitcode(found[1]) == 0

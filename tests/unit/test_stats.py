@@ -1,5 +1,8 @@
 """Stats: the seed-001 snapshot, history, health, alerts, series and reset (injected clocks)."""
 
+import os
+import signal
+import time
 from dataclasses import replace
 
 import pytest
@@ -172,3 +175,24 @@ def test_requests_through_flask_reach_the_window(metrics):
     current = metrics.handle.stats.current()
     assert (current["total_requests"], current["total_errors"]) == (4, 1)
     assert current["latency_p99_ms"] > 0
+
+
+def test_a_forked_child_resets_even_when_the_parent_held_the_lock(stats, clock):
+    record(stats, clock, 3)
+    stats._lock.acquire()  # the parent's sampler thread, mid-tick, at the moment of the fork
+    pid = os.fork()
+    if pid == 0:  # the child: reset must not wait for a lock no thread will release
+        try:
+            stats.reset()
+            os._exit(0 if stats.current()["total_requests"] == 0 else 1)
+        except BaseException:
+            os._exit(2)
+    stats._lock.release()
+    deadline = time.monotonic() + 10
+    while (found := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if found[0] == 0:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child hung in reset(): it waited for the parent's lock")
+    assert os.waitstatus_to_exitcode(found[1]) == 0
