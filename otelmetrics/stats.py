@@ -197,7 +197,11 @@ class Stats:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop the sampling thread (waiting up to a second for a sample in progress)."""
         self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(1.0)
 
     def _run(self) -> None:
         while not self._stop.wait(SAMPLE_SECONDS):

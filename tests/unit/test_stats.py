@@ -41,6 +41,7 @@ def clock():
 
 @pytest.fixture
 def stats(metrics, clock):
+    metrics.handle.stats.stop()  # the handle's own sampler thread would share its locks
     return Stats(metrics.handle, clock=clock, monotonic=clock, start=False)
 
 
