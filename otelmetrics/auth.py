@@ -88,7 +88,7 @@ def _hook_role(hook: Authorize, info: RequestInfo) -> Role | None:
     except Exception:
         _log_once("raised", "otelmetrics: the API authorize hook raised; the request is denied")
         return None
-    if role is not None and role not in ROLES:
+    if role is not None and not (isinstance(role, str) and role in ROLES):  # a list: unhashable
         _log_once(
             "returned",
             f"otelmetrics: the API authorize hook returned {role!r} (denied); return "

@@ -112,7 +112,13 @@ def load(path: str | os.PathLike[str]) -> dict[str, Any]:
     """
     yaml = _yaml()
     text = _read(path)
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # refuses a control character before parsing anything
+    except yaml.reader.ReaderError as exc:
+        at = exc.position
+        mark = yaml.Mark("", at, text.count("\n", 0, at), at - text.rfind("\n", 0, at) - 1, None, 0)
+        problem = f"is not valid YAML: {exc.reason} (#x{exc.character:04x})"
+        raise _error(path, mark, problem, "remove that character or escape it") from None
     try:
         root = loader.get_single_node()
         return _settings(root, loader) if root is not None else {}

@@ -65,7 +65,7 @@ def test_the_hook_comes_first_and_none_falls_through_to_the_tokens():
     assert role_for(TOKENS, hook, info()) is None
 
 
-@pytest.mark.parametrize("returned", ["root", True, 1, "READ"])
+@pytest.mark.parametrize("returned", ["root", True, 1, "READ", ["admin"], {"role": "admin"}])
 def test_a_hook_returning_something_else_denies(returned, caplog):
     with caplog.at_level(logging.DEBUG, logger="otelmetrics.auth"):
         assert role_for(TOKENS, lambda request: returned, info()) is None

@@ -100,6 +100,7 @@ def test_an_empty_file_or_section_changes_nothing(write):
         ("- feed\n", 1, "the top level must be a mapping"),
         ("thresholds:\n  errors_24h: true\n", 2, "thresholds.errors_24h must be a number"),
         ("feed: 1\n---\nfeed: 2\n", 2, "is not valid YAML"),
+        ("feed:\n  venue: kra\x01ken\n", 2, "is not valid YAML: special characters"),
     ],
 )
 def test_a_bad_file_names_itself_the_line_and_the_fix(write, text, line, words):
