@@ -141,8 +141,12 @@ class Today:
         self.pnl = 0.0
 
     def at(self, now: float) -> Today:
-        """Self, rolled over first when ``now`` is outside the current day."""
-        if not self.start <= now < self.end:
+        """Self, rolled over first when ``now`` is past the current day.
+
+        Never rolls back: a time read before the lock (another thread's, the collection's)
+        that lands just before midnight counts in the current day instead of wiping it.
+        """
+        if now >= self.end:
             self.roll(now)
         return self
 

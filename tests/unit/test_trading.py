@@ -402,6 +402,22 @@ def test_todays_pnl_rolls_over_at_midnight_in_the_configured_timezone(configured
     assert (snapshot["positions"]["opened_today"], snapshot["orders_today"]["failed"]) == (1, 1)
 
 
+def test_a_clock_read_before_midnight_never_wipes_the_new_day(metrics, facade, clock):
+    midnight = datetime(2026, 11, 22, tzinfo=timezone.utc).timestamp()
+    clock.now = midnight + 0.5
+    facade.order_placed("BTC-USD", "buy")
+    facade.position_closed("BTC-USD", 4.0)
+    # another thread (or the collection) read the clock just before midnight and takes the
+    # lock only now: its late call counts in the current day instead of rolling it back
+    clock.now = midnight - 0.1
+    facade.order_placed("BTC-USD", "sell")
+    assert facade.snapshot(now=midnight - 0.2)["orders_today"]["total"] == 2
+
+    clock.now = midnight + 1
+    assert facade.snapshot()["orders_today"]["total"] == 2
+    assert values(metrics, "trading.pnl.today") == {(): 4.0}
+
+
 INVALID_CALLS = [
     ("position_closed", ("BTC-USD", float("nan")), {}, "finite amount in USD"),
     ("position_closed", ("BTC-USD", float("-inf")), {}, "finite amount"),
