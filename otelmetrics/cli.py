@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -83,11 +84,11 @@ def _demo_arguments(demo: argparse.ArgumentParser) -> None:
     add(
         "--flask-port",
         "--port",
-        type=int,
+        type=_port,
         default=8050,
         help="dashboard (Flask) port; 0 picks a free one (default 8050)",
     )
-    add("--api-port", type=int, default=8051, help="API (FastAPI) port; 0: free (default 8051)")
+    add("--api-port", type=_port, default=8051, help="API (FastAPI) port; 0: free (default 8051)")
     add("--seed", type=int, help="seed of the simulation (default: random, printed)")
     add("--duration", type=_positive, metavar="SECONDS", help="stop by itself after SECONDS")
     add("--no-traffic", action="store_true", help="no built-in load generator")
@@ -113,6 +114,15 @@ def _demo_arguments(demo: argparse.ArgumentParser) -> None:
 
 def _positive(raw: str) -> float:
     value = float(raw)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{raw}: use a positive number of seconds")
+    if not 0 < value <= threading.TIMEOUT_MAX:  # Event.wait overflows beyond it
+        raise argparse.ArgumentTypeError(
+            f"{raw}: use a positive number of seconds up to {threading.TIMEOUT_MAX:.0f}"
+        )
+    return value
+
+
+def _port(raw: str) -> int:
+    value = int(raw) if raw.lstrip("-").isdigit() else -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{raw}: use a port from 0 to 65535 (0: a free one)")
     return value

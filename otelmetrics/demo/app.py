@@ -96,6 +96,7 @@ class DemoService:
         if self._load is not None:
             self._load.join(5)
         uninstrument_socketio(self.socketio)
+        self.socketio.server.shutdown()  # Engine.IO's client monitor thread
         for server in reversed(self._servers):
             server.close()
 

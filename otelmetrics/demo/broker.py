@@ -77,9 +77,9 @@ class Broker:
                 if self.failures:
                     _logger.info("broker %s: reconnected", self.venue)
 
-    def submit(self, now: float) -> Ack:
-        """Send one order; the answer comes from the seeded random source."""
-        rng = self.rng
+    def submit(self, now: float, rng: random.Random | None = None) -> Ack:
+        """Send one order; the answer comes from ``rng`` (the seeded random source by default)."""
+        rng = self.rng if rng is None else rng
         latency = ACK_MEDIAN * math.exp(rng.gauss(0.0, ACK_SIGMA))
         if self.scenarios.active("order_rejections", now):
             status = "rejected" if rng.random() < STORM_REJECT_SHARE else "failed"

@@ -94,6 +94,7 @@ class StrategyEngine:
         rng: random.Random,
         scenarios: Scenarios,
         errors: Callable[[str, str], None] = lambda scope, message: None,
+        manual_rng: random.Random | None = None,
     ) -> None:
         self.market = market
         self.errors = errors
@@ -112,6 +113,9 @@ class StrategyEngine:
             pair: deque([market.mid(pair)], maxlen=LOOKBACK_CYCLES) for pair in market.pairs
         }
         self._manual: deque[tuple[str, str, float]] = deque(maxlen=1000)
+        # Orders from the API arrive in real time: their acks draw from their own source, so
+        # they never shift the seeded market and strategy.
+        self._manual_rng = rng if manual_rng is None else manual_rng
 
     def submit_manual(self, pair: str, side: str, quantity: float) -> None:
         """Queue an order from the API; the next cycle sends it as a limit order."""
@@ -148,7 +152,7 @@ class StrategyEngine:
             self._history[pair].append(self.market.mid(pair))
         while self._manual and self.broker.connected:
             pair, side, quantity = self._manual.popleft()
-            self._order(pair, side, "limit", quantity, now)
+            self._order(pair, side, "limit", quantity, now, self._manual_rng)
         trading.engine_cycle(scan + _lognormal(rng, CYCLE_WORK_MEDIAN, 0.3))
 
     def _enter(self, pair: str, now: float) -> None:
@@ -186,10 +190,18 @@ class StrategyEngine:
             position.symbol, pnl, venue=self.venue, holding_seconds=now - position.opened
         )
 
-    def _order(self, pair: str, side: str, order_type: str, quantity: float, now: float) -> Ack:
+    def _order(
+        self,
+        pair: str,
+        side: str,
+        order_type: str,
+        quantity: float,
+        now: float,
+        rng: random.Random | None = None,
+    ) -> Ack:
         trading, venue = self.trading, self.venue
         trading.order_placed(pair, side, order_type, venue)
-        ack = self.broker.submit(now)
+        ack = self.broker.submit(now, rng)
         if ack.status == "filled":
             trading.order_filled(pair, side, order_type, venue, latency=ack.latency)
         elif ack.status == "rejected":

@@ -94,6 +94,7 @@ class Simulation:
             rng=self.rng,
             scenarios=self.scenarios,
             errors=errors,
+            manual_rng=random.Random(f"{seed}/manual-orders"),
         )
         self._connect()
 

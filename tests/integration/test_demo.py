@@ -92,6 +92,20 @@ def test_the_same_seed_gives_the_same_orders_and_pnl_and_another_seed_does_not(m
     assert realized == pytest.approx(sum(p.sum for p in theirs["trading.trade.pnl"]))
 
 
+def test_orders_from_the_api_leave_the_seeded_market_and_strategy_unchanged(metrics):
+    quiet, busy = (Simulation(metrics.handle.trading, seed=42) for _ in range(2))
+    for step in range(1200):
+        if step % 37 == 0:  # the load generator's POST /v1/orders, whenever they arrive
+            busy.engine.submit_manual("ETH-USD", "buy", 0.01)
+        for sim in (quiet, busy):
+            sim.step()
+    assert len(busy.engine.ledger) > len(quiet.engine.ledger)
+    assert busy.market.quotes == quiet.market.quotes
+    assert busy.engine.realized == quiet.engine.realized != 0
+    strategy = [o for o in busy.engine.ledger if o.quantity != 0.01]
+    assert strategy == quiet.engine.ledger
+
+
 def test_the_driver_catches_up_with_elapsed_time_in_whole_steps(metrics):
     sim = Simulation(metrics.handle.trading, seed=1)
     driver = Driver(sim, threading.Event())
@@ -340,6 +354,27 @@ def test_users_from_the_x_user_id_header_are_counted(metrics, demo):
     assert total(metrics, "app.users.active") == 3
 
 
+def test_closing_the_service_stops_the_socketio_background_tasks(metrics):
+    import socketio
+
+    from otelmetrics.demo.app import DemoService
+
+    def service_tasks() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name.endswith("(_service_task)")}
+
+    before = service_tasks()
+    service = DemoService(metrics.handle, Scenarios(), seed=1, host="127.0.0.1")
+    try:
+        service.start(0, 0, traffic=False)
+        client = socketio.Client(reconnection=False)
+        client.connect(service.dashboard_url, transports=["polling"], wait_timeout=5)
+        client.disconnect()
+        assert service_tasks() - before  # Engine.IO's client monitor runs
+    finally:
+        service.close()
+    assert not service_tasks() - before
+
+
 # -- the scenario board and the CLI ----------------------------------------------------------
 
 
@@ -392,6 +427,10 @@ def test_cli_flags_become_demo_options():
         ["--scenario", "error_burst", "--for", "0"],
         ["--scenario", "error_burst", "--at", "-2"],
         ["--duration", "-1"],
+        ["--duration", "inf"],
+        ["--duration", "1e300"],
+        ["--flask-port", "70000"],
+        ["--api-port", "-1"],
     ],
 )
 def test_bad_cli_flags_exit_with_a_message(argv, capsys):
