@@ -43,6 +43,7 @@ _logger = logging.getLogger(__name__)
 
 UNAUTHORIZED = {"error": "Authentication required"}  # seed 001, byte for byte
 FORBIDDEN = {"error": "Admin role required"}
+CROSS_SITE = {"error": "Cross-site request refused"}
 CHALLENGE = ("WWW-Authenticate", 'Bearer realm="otelmetrics"')
 HANDLERS = {**REQUEST_HANDLERS, **OPERATIONS_HANDLERS}
 
@@ -160,6 +161,10 @@ class MetricsApi:
     def _check_role(self, endpoint: Endpoint, request: ApiRequest) -> ApiResponse | None:
         if endpoint.role is None:
             return None
+        if request.method == "POST" and request.headers.get("sec-fetch-site") == "cross-site":
+            # A browser posting from another site (CSRF through a session an authorize hook
+            # admits): refused whatever it carries. Non-browser clients send no such header.
+            return json_response(403, CROSS_SITE)
         info = RequestInfo(
             request.method, request.path, request.client, request.headers, request.native
         )

@@ -281,6 +281,12 @@ class Settings:
     )
     sse_feed_venue: str | None = field(default=None, metadata=_var("OTELMETRICS_SSE_FEED_VENUE"))
 
+    def __post_init__(self) -> None:
+        # A partial mapping (a kwarg, or Settings(...) built directly) keeps the other defaults:
+        # an endpoint class left out must not lose its rate limit.
+        for name, defaults in _MAPPINGS:
+            object.__setattr__(self, name, {**defaults, **getattr(self, name)})
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Build settings from keyword overrides, then ``environ``, then the file, then defaults.
@@ -373,6 +379,10 @@ class Settings:
         for name in ("history_minutes", "max_users", "symbol_limit"):
             if getattr(self, name) < 1:
                 raise _invalid(name, getattr(self, name), "use 1 or more")
+        for name, defaults in _MAPPINGS:
+            unknown = sorted(set(getattr(self, name)) - set(defaults))
+            if unknown:
+                raise _invalid(name, unknown, f"use keys of {sorted(defaults)}")
         if any(value < 1 for value in self.api_rate_limits.values()):
             raise _invalid(
                 "api_rate_limits", dict(self.api_rate_limits), "use 1 or more per minute"
@@ -386,9 +396,6 @@ class Settings:
         self._validate_operations()
 
     def _validate_operations(self) -> None:
-        unknown = sorted(set(self.thresholds) - set(DEFAULT_THRESHOLDS))
-        if unknown:
-            raise _invalid("thresholds", unknown, f"use keys of {sorted(DEFAULT_THRESHOLDS)}")
         for key, value in self.thresholds.items():
             if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
                 raise _invalid("thresholds", {key: value}, "use a finite number >= 0")
@@ -416,6 +423,7 @@ class Settings:
         return (self.environment or "").lower() in {"development", "dev", "local", "test"}
 
 
+_MAPPINGS = (("thresholds", DEFAULT_THRESHOLDS), ("api_rate_limits", DEFAULT_RATE_LIMITS))
 _CHOICES: dict[str, frozenset[str]] = {
     "exporters": EXPORTERS,
     "otlp_protocol": PROTOCOLS,

@@ -35,6 +35,7 @@ HOLD_SECONDS = (2.0, 10.0)
 TAKE_PROFIT = 0.0030
 STOP_LOSS = 0.0025
 FEE = 0.10  # USD per round trip
+LEDGER_KEPT = 10_000  # newest orders kept (a long run must not grow without bound)
 SCAN_MEDIAN, CYCLE_WORK_MEDIAN, DELAY_MEDIAN = 0.015, 0.020, 0.003
 
 
@@ -80,9 +81,10 @@ class EngineView:
 
 
 class StrategyEngine:
-    """Attributes: ``ledger`` (every order), ``realized`` (P&L since start), ``positions``,
-    ``view`` (the published :class:`EngineView`). ``errors(scope, message)`` records failed
-    exchange calls and orders that were not filled (scope ``trading``)."""
+    """Attributes: ``ledger`` (the newest orders), ``orders`` (how many since start),
+    ``realized`` (P&L since start), ``positions``, ``view`` (the published
+    :class:`EngineView`). ``errors(scope, message)`` records failed exchange calls and orders
+    that were not filled (scope ``trading``)."""
 
     def __init__(
         self,
@@ -105,7 +107,8 @@ class StrategyEngine:
         self.scenarios = scenarios
         self.venue = broker.venue
         self.positions: dict[str, Position] = {}
-        self.ledger: list[OrderRecord] = []
+        self.ledger: deque[OrderRecord] = deque(maxlen=LEDGER_KEPT)  # the newest orders
+        self.orders = 0
         self.realized = 0.0
         self.wins = self.losses = 0
         self.view = EngineView()
@@ -213,6 +216,7 @@ class StrategyEngine:
             self.errors("trading", f"order {ack.status}: {side} {pair} {order_type}")
         price = self.market.mid(pair)
         self.ledger.append(OrderRecord(now, pair, side, order_type, ack.status, price, quantity))
+        self.orders += 1
         return ack
 
     def _mark(self) -> None:
@@ -238,7 +242,7 @@ class StrategyEngine:
             for p in self.positions.values()
         )
         return EngineView(
-            now, positions, round(self.realized, 2), self.wins, self.losses, len(self.ledger)
+            now, positions, round(self.realized, 2), self.wins, self.losses, self.orders
         )
 
 

@@ -103,7 +103,7 @@ def test_orders_from_the_api_leave_the_seeded_market_and_strategy_unchanged(metr
     assert busy.market.quotes == quiet.market.quotes
     assert busy.engine.realized == quiet.engine.realized != 0
     strategy = [o for o in busy.engine.ledger if o.quantity != 0.01]
-    assert strategy == quiet.engine.ledger
+    assert strategy == list(quiet.engine.ledger)
 
 
 def test_the_driver_catches_up_with_elapsed_time_in_whole_steps(metrics):

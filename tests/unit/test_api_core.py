@@ -194,3 +194,14 @@ def test_the_page_config_names_the_feed_event_and_the_banner_window():
     assert config["breaker_window_ms"] == 60_000
     for element in ("trading-panel", "circuit-breaker-banner", "trading-latency-p99"):
         assert f'id="{element}"' in document
+
+
+def test_a_cross_site_browser_post_is_refused_even_with_the_admin_role(metrics):
+    settings = Settings.from_env(environ={}, api_public=True)
+    api = MetricsApi(settings, lambda: metrics.handle, authorize=lambda info: "admin")
+    path = "/api/metrics/reset"
+    cross = ApiRequest("POST", path, {}, {"sec-fetch-site": "cross-site"}, "10.0.0.7")
+    same = ApiRequest("POST", path, {}, {"sec-fetch-site": "same-origin"}, "10.0.0.7")
+    assert api.respond(ENDPOINT["reset"], cross).status == 403
+    assert metrics.handle.events.security()["events_by_type"]["forbidden"] == 1
+    assert api.respond(ENDPOINT["reset"], same).status == 200

@@ -141,3 +141,14 @@ def test_bad_domain_settings_fail_with_the_fix(env, words):
 def test_strict_follows_the_environment_unless_set(environment, strict, expected):
     settings = Settings.from_env({}, environment=environment, strict=strict)
     assert settings.resolved_strict is expected
+
+
+def test_a_partial_mapping_keeps_the_other_defaults():
+    limits = Settings.from_env({}, api_rate_limits={"read": 10}).api_rate_limits
+    assert limits == {"read": 10, "export": 10, "snapshot": 10, "reset": 5}  # reset stays limited
+    assert Settings(thresholds={"cpu_usage_pct": 1.0}).thresholds["error_rate_pct"] == 5.0
+
+
+def test_unknown_mapping_keys_given_as_kwargs_fail_with_the_valid_ones():
+    with pytest.raises(ValueError, match=r"use keys of \['export', 'read'"):
+        Settings.from_env({}, api_rate_limits={"write": 1})
