@@ -1,5 +1,6 @@
 """Stats: the seed-001 snapshot, history, health, alerts, series and reset (injected clocks)."""
 
+import faulthandler
 import os
 import signal
 import time
@@ -183,13 +184,14 @@ def test_a_forked_child_resets_even_when_the_parent_held_the_lock(stats, clock):
     stats._lock.acquire()  # the parent's sampler thread, mid-tick, at the moment of the fork
     pid = os.fork()
     if pid == 0:  # the child: reset must not wait for a lock no thread will release
+        faulthandler.dump_traceback_later(25)  # where it hangs, if it ever does
         try:
             stats.reset()
             os._exit(0 if stats.current()["total_requests"] == 0 else 1)
         except BaseException:
             os._exit(2)
     stats._lock.release()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30  # generous: a loaded CI machine forks a large process
     while (found := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
         time.sleep(0.01)
     if found[0] == 0:
