@@ -33,6 +33,7 @@ from otelmetrics.ratelimit import RateLimiter, retry_after
 from otelmetrics.responses import HANDLERS as REQUEST_HANDLERS
 from otelmetrics.responses import ApiResponse, BadParameter, json_response
 from otelmetrics.settings import Settings
+from otelmetrics.sse import StreamSlots
 
 if TYPE_CHECKING:
     from otelmetrics.setup import MetricsHandle
@@ -129,6 +130,7 @@ class MetricsApi:
         self.resolve = resolve
         self.authorize = authorize
         self.limiter = limiter or RateLimiter(settings.api_rate_limits)
+        self.streams = StreamSlots(settings.sse_max_streams)
         self.now = now
         self._failed: set[str] = set()
 

@@ -78,12 +78,17 @@ def _response(result: ApiResponse) -> Response:
     body = _events(result.stream) if result.stream is not None else result.body
     response = Response(body, result.status, content_type=result.content_type)
     response.headers.extend(result.headers)
+    if result.stream is not None:  # the WSGI server closes the body, even one never read
+        response.call_on_close(result.stream.close)
     return response
 
 
 def _events(stream: MetricsStream) -> Iterator[bytes]:
     """The SSE body; the server closes it (GeneratorExit at a yield) when the client is gone."""
-    yield stream.opening()
-    while not stream.done:
-        time.sleep(stream.interval)
-        yield stream.tick()
+    try:
+        yield stream.opening()
+        while not stream.done:
+            time.sleep(stream.interval)
+            yield stream.tick()
+    finally:
+        stream.close()

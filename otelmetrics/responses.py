@@ -167,9 +167,17 @@ def _users(api: MetricsApi, request: ApiRequest, params: Mapping[str, str]) -> A
 def _sse(api: MetricsApi, request: ApiRequest, params: Mapping[str, str]) -> ApiResponse:
     max_events = int_param(request.query, "max_events", 0, 1, MAX_EVENTS_MAX) or None
     handle = api.resolve()
+    if not api.streams.take():
+        body = {"error": "Too many open streams", "limit": api.streams.limit}
+        wait = str(max(1, round(api.settings.sse_interval)))
+        return json_response(503, body, ("Retry-After", wait))
     feed = (api.settings.sse_feed_event, partial(operations.feed_event_view, handle))
     stream = MetricsStream(
-        handle.stats.current, api.settings.sse_interval, max_events=max_events, events=(feed,)
+        handle.stats.current,
+        api.settings.sse_interval,
+        max_events=max_events,
+        events=(feed,),
+        on_close=api.streams.give_back,
     )
     return ApiResponse(200, b"", sse.MEDIA_TYPE, sse.HEADERS, stream)
 

@@ -231,6 +231,9 @@ class Settings:
         default=60, metadata=_var("OTELMETRICS_HISTORY_MINUTES", parse=int)
     )
     stats_dir: str | None = field(default=None, metadata=_var("OTELMETRICS_STATS_DIR"))
+    sse_max_streams: int = field(
+        default=16, metadata=_var("OTELMETRICS_SSE_MAX_STREAMS", parse=int)
+    )
     sse_interval: float = field(default=5.0, metadata=_var("OTELMETRICS_SSE_INTERVAL", parse=float))
     response_time_header: bool = field(
         default=False, metadata=_var("OTELMETRICS_RESPONSE_TIME_HEADER", parse=_parse_bool)
@@ -376,7 +379,7 @@ class Settings:
         for name in ("window_seconds", "sse_interval", "user_timeout_seconds"):
             if not getattr(self, name) > 0:
                 raise _invalid(name, getattr(self, name), "use a positive number of seconds")
-        for name in ("history_minutes", "max_users", "symbol_limit"):
+        for name in ("history_minutes", "max_users", "symbol_limit", "sse_max_streams"):
             if getattr(self, name) < 1:
                 raise _invalid(name, getattr(self, name), "use 1 or more")
         for name, defaults in _MAPPINGS:

@@ -32,6 +32,7 @@ and one-shot clients can bound it).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -69,6 +70,31 @@ def format_event(event: str | None, data: Any, *, event_id: int | None = None) -
     return ("\n".join(lines) + "\n\n").encode()
 
 
+class StreamSlots:
+    """How many SSE streams one API keeps open at once (``OTELMETRICS_SSE_MAX_STREAMS``).
+
+    Each open stream holds a worker thread under Flask; without a cap, a client with a read
+    token could hold them all.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.open = 0
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        """Reserve a slot; False when ``limit`` streams are open."""
+        with self._lock:
+            if self.open >= self.limit:
+                return False
+            self.open += 1
+            return True
+
+    def give_back(self) -> None:
+        with self._lock:
+            self.open = max(0, self.open - 1)
+
+
 class MetricsStream:
     """The events of one SSE connection; the adapter waits ``interval`` between :meth:`tick` s.
 
@@ -80,6 +106,7 @@ class MetricsStream:
         events: Further ``(event name, payload callable)`` pairs sent after each
             ``metrics_update`` (a payload that raises is skipped and logged once).
         wall_clock: Seconds since the epoch, for the heartbeat (injected in tests).
+        on_close: Called once by :meth:`close` (gives the stream's slot back).
     """
 
     def __init__(
@@ -90,6 +117,7 @@ class MetricsStream:
         max_events: int | None = None,
         events: Sequence[tuple[str, Callable[[], Any]]] = (),
         wall_clock: Callable[[], float] = time.time,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         for name, _ in events:
             format_event(name, None)  # a bad event name fails here, not in the stream
@@ -100,6 +128,13 @@ class MetricsStream:
         self.wall_clock = wall_clock
         self.sent = 0  # updates so far (attempts: a failed snapshot counts too)
         self._failed: set[str] = set()
+        self._on_close = on_close
+
+    def close(self) -> None:
+        """The stream is over (ended, or its client left): run ``on_close`` once."""
+        on_close, self._on_close = self._on_close, None
+        if on_close is not None:
+            on_close()
 
     @property
     def done(self) -> bool:

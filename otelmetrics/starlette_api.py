@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import anyio
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -72,13 +73,20 @@ def _response(result: ApiResponse) -> Response:
     headers = dict(result.headers)
     if result.stream is not None:
         return StreamingResponse(
-            _events(result.stream), result.status, headers, media_type=result.content_type
+            _events(result.stream),
+            result.status,
+            headers,
+            media_type=result.content_type,
+            background=BackgroundTask(result.stream.close),  # also after a disconnect
         )
     return Response(result.body, result.status, headers, media_type=result.content_type)
 
 
 async def _events(stream: MetricsStream) -> AsyncIterator[bytes]:
-    yield stream.opening()
-    while not stream.done:
-        await anyio.sleep(stream.interval)
-        yield stream.tick()
+    try:
+        yield stream.opening()
+        while not stream.done:
+            await anyio.sleep(stream.interval)
+            yield stream.tick()
+    finally:
+        stream.close()

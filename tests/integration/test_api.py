@@ -573,3 +573,27 @@ def test_sse_stream_ends_when_the_client_disconnects(make_handle, framework, tok
         assert lingering == []
     finally:
         server.close()
+
+
+def test_open_streams_are_capped_and_a_slot_comes_back_when_its_client_leaves(
+    make_handle, framework, tokens
+):
+    server = serve(framework, make_app(framework, make_handle(sse_max_streams=1)))
+    url = f"{server.url}/api/metrics/sse/metrics"
+    headers = {"Authorization": f"Bearer {tokens.read}"}
+    try:
+        with httpx.stream("GET", url, headers=headers) as first:
+            chunks = first.iter_raw()  # kept open: a finished reader would close the stream
+            assert b"metrics_update" in next(chunks)  # streaming, holding the only slot
+            refused = httpx.get(url, headers=headers)
+            assert refused.status_code == 503
+            assert refused.json() == {"error": "Too many open streams", "limit": 1}
+            assert int(refused.headers["Retry-After"]) >= 1
+
+        def reopened():
+            with httpx.stream("GET", url + "?max_events=1", headers=headers) as again:
+                return again.status_code == 200 and len(list(read_events(again, 2))) == 2
+
+        wait_until(reopened, "the slot to come back after the first client left", timeout=10)
+    finally:
+        server.close()

@@ -121,3 +121,25 @@ def test_a_failing_extra_event_is_skipped_and_logged_once(caplog):
 def test_a_bad_extra_event_name_fails_when_the_stream_is_made():
     with pytest.raises(ValueError, match="line break"):
         MetricsStream(snapshots(), 1.0, events=(("a\nb", dict),))
+
+
+def test_stream_slots_cap_open_streams_and_come_back():
+    from otelmetrics.sse import StreamSlots
+
+    slots = StreamSlots(2)
+    assert slots.take() and slots.take()
+    assert not slots.take()
+    slots.give_back()
+    assert slots.take()
+    slots.give_back(), slots.give_back(), slots.give_back()  # one too many: never below zero
+    assert slots.open == 0
+
+
+def test_a_stream_closes_once():
+    from otelmetrics.sse import MetricsStream
+
+    closed = []
+    stream = MetricsStream(dict, 1.0, on_close=lambda: closed.append(1))
+    stream.close()
+    stream.close()
+    assert closed == [1]
