@@ -5,8 +5,9 @@ path feeds (no second record per request), the process sampler, the active users
 websocket connections. A daemon thread samples every statistic every 5 s (kept: the last 1000
 samples of each, 8 KB per statistic) and keeps one snapshot per minute (``history_minutes``).
 
-Each worker process has its own ``Stats``: under gunicorn the JSON view is per worker, while
-the exported metrics aggregate across workers in Prometheus or the collector.
+Each worker process has its own ``Stats``: under gunicorn the JSON view is per worker, and
+:meth:`Stats.service_current` merges the workers that share ``OTELMETRICS_STATS_DIR`` (see
+:mod:`otelmetrics.workers`); the exported metrics aggregate in Prometheus or the collector.
 """
 
 from __future__ import annotations
