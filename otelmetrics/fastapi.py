@@ -184,7 +184,7 @@ class _Exchange:
         self.done = True
         status = self.status or 500
         http = self.http
-        route = self.route()
+        route = _route(self.scope, self.root)
         http.finish(
             self.started,
             self.method,
@@ -200,9 +200,6 @@ class _Exchange:
             self.users.asgi(self.scope, Request)
         if (status >= 500 or error_type is not None) and self.events is not None:
             self.events.record_http_error(self.method, route, status, error_type)
-
-    def route(self) -> str | None:
-        return _route(self.scope, self.root)
 
 
 def _route(scope: Scope, root: str) -> str | None:

@@ -174,9 +174,7 @@ class HttpServerMetrics:
         self.requests.reset()
         self.active.reset()
         self._series = {}
-        self.active.lock = self.requests.lock
-        if self.window is not None:
-            self.window.reset()
+        self.active.lock = self.requests.lock  # the window, Stats' own, is reset by Stats
 
 
 def current_trace() -> tuple[int, int] | None:
