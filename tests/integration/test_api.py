@@ -21,6 +21,7 @@ import pytest
 import otelmetrics
 from otelmetrics.downloads import FIELDS
 from otelmetrics.stats import Stats
+from tests.clock import Clock
 from tests.integration.api_apps import (
     ApiClient,
     make_app,
@@ -45,16 +46,6 @@ PROTECTED = [
     ("GET", "sse/metrics?max_events=1"),
 ]
 ADMIN_ONLY = [("POST", "reset"), ("GET", "users")]
-
-
-class Clock:
-    """Epoch seconds that tests move forward."""
-
-    def __init__(self, now: float = 1_769_300_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def injected_stats(handle, clock, monotonic=time.perf_counter):
@@ -173,7 +164,7 @@ def test_api_requests_are_not_counted_as_traffic(client, tokens):
 
 
 def test_history_has_one_snapshot_per_minute(client, handle, tokens):
-    clock = Clock()
+    clock = Clock(1_769_300_000.0)
     stats = injected_stats(handle, clock)
     for _ in range(4):
         stats.tick()
@@ -292,7 +283,7 @@ def test_a_warning_level_breach_is_degraded_and_still_200(client, tokens):
 
 
 def test_export_json_is_a_timestamped_download(client, handle, tokens):
-    injected_stats(handle, Clock()).tick()
+    injected_stats(handle, Clock(1_769_300_000.0)).tick()
     reply = client.get("export/json", tokens.read)
     assert reply.status == 200 and reply.headers["content-type"] == "application/json"
     disposition = reply.headers["content-disposition"]
@@ -303,7 +294,7 @@ def test_export_json_is_a_timestamped_download(client, handle, tokens):
 
 
 def test_export_csv_is_the_history_as_a_timestamped_download(client, handle, tokens):
-    clock = Clock()
+    clock = Clock(1_769_300_000.0)
     stats = injected_stats(handle, clock)
     for _ in range(3):
         stats.tick()
@@ -379,7 +370,7 @@ def test_both_frameworks_send_the_same_json(make_handle, tokens):
     def monotonic():
         return frozen[0] if frozen else time.perf_counter()
 
-    stats = injected_stats(handle, Clock(), monotonic)
+    stats = injected_stats(handle, Clock(1_769_300_000.0), monotonic)
     flask = ApiClient("flask", make_app("flask", handle))
     fastapi = ApiClient("fastapi", make_app("fastapi", handle))
     traffic(flask, ok=6, fail=2, **{"X-User-Id": "alice"})

@@ -16,21 +16,14 @@ from otelmetrics.events import (
     Events,
     security_type,
 )
+from tests.clock import Clock
 
 START = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc).timestamp()
 
 
-class Clock:
-    def __init__(self, now: float = START) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock():
-    return Clock()
+    return Clock(START)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import random
 import pytest
 
 from otelmetrics.feed import FeedLatency, feed_event
+from tests.clock import Clock
 
 SEED_FIELDS = [
     "latency_p50_ms",
@@ -20,17 +21,9 @@ SEED_FIELDS = [
 NOW = 1_800_000_000.0
 
 
-class Clock:
-    def __init__(self, now: float = 5000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock():
-    return Clock()
+    return Clock(5000.0)
 
 
 def test_the_seed_case_is_within_one_percent(clock):

@@ -14,22 +14,15 @@ from otelmetrics.encoding import to_json
 from otelmetrics.operations_alerts import RULES, OpsFacts, evaluate
 from otelmetrics.settings import DEFAULT_THRESHOLDS
 from otelmetrics.snapshots import COLUMNS, SnapshotLog
+from tests.clock import Clock
 
 START = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc).timestamp()
 QUIET = {**DEFAULT_THRESHOLDS, "cpu_usage_pct": 1000.0, "memory_usage_pct": 1000.0}
 
 
-class Clock:
-    def __init__(self, now: float = START) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock():
-    return Clock()
+    return Clock(START)
 
 
 @pytest.fixture

@@ -9,16 +9,7 @@ import threading
 import pytest
 
 from otelmetrics.performance import FIELDS, Performance
-
-
-class Clock:
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-        self.calls = 0
-
-    def __call__(self) -> float:
-        self.calls += 1
-        return self.now
+from tests.clock import Clock
 
 
 @pytest.fixture

@@ -3,14 +3,7 @@
 import pytest
 
 from otelmetrics.ratelimit import RateLimiter, retry_after
-
-
-class Clock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
+from tests.clock import Clock
 
 
 @pytest.fixture

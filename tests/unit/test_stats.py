@@ -9,6 +9,7 @@ from dataclasses import replace
 import pytest
 
 from otelmetrics.stats import STATISTICS, Stats
+from tests.clock import Clock
 
 SEED_FIELDS = {
     "timestamp",
@@ -27,17 +28,9 @@ SEED_FIELDS = {
 }
 
 
-class Clock:
-    def __init__(self, start: float = 1_800_000_000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock():
-    return Clock()
+    return Clock(1_800_000_000.0)
 
 
 @pytest.fixture

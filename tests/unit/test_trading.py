@@ -15,6 +15,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 import otelmetrics
 from otelmetrics import setup, trading, trading_core
 from otelmetrics.trading_instruments import LATENCY_BOUNDS, PNL_BOUNDS
+from tests.clock import Clock
 from tests.conftest import Metrics
 
 START = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc).timestamp()
@@ -26,19 +27,6 @@ BTC = {
 }
 DOMAIN_PREFIXES = ("trading.", "exchange.", "circuit_breaker.")
 ALWAYS_REPORTED = ["trading.pnl.realized", "trading.pnl.today"]
-
-
-class Clock:
-    """An injected wall clock: tests move it instead of sleeping."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture

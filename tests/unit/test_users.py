@@ -7,14 +7,7 @@ from starlette.requests import Request
 
 from otelmetrics import user_ids
 from otelmetrics.users import ActiveUsers, UserTracker, set_user_id_extractor, user_id_from
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clock import Clock
 
 
 @pytest.fixture
