@@ -109,7 +109,7 @@ def build_env() -> dict[str, Any]:
     from opentelemetry import context, trace
 
     import otelmetrics
-    from otelmetrics.http import HttpServerMetrics, current_trace
+    from otelmetrics.instruments.http import HttpServerMetrics, current_trace
 
     rnd = random.Random(42)
     values = [rnd.lognormvariate(-4.0, 0.8) for _ in range(4096)]  # ~18 ms median, seconds

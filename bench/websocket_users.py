@@ -33,7 +33,7 @@ from _common import markdown, median, rotated
 
 import otelmetrics
 from otelmetrics.fastapi import OtelMetricsMiddleware
-from otelmetrics.users import ActiveUsers, UserTracker
+from otelmetrics.instruments.users import ActiveUsers, UserTracker
 
 Measure = Callable[[], float]  # returns seconds per operation
 DISCONNECT = {"type": "websocket.disconnect", "code": 1000}

@@ -30,7 +30,7 @@ import numpy
 from _common import markdown, median, rotated
 from micro import REQUEST_MIX
 
-from otelmetrics.window import RollingWindow
+from otelmetrics.core.window import RollingWindow
 
 QUERY_TARGET_US = 50.0
 MEMORY_TARGET_BYTES = 8 * 1024

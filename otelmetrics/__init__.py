@@ -10,11 +10,11 @@ Framework entry points: :class:`otelmetrics.flask.OtelMetrics` (``init_app``) an
 :func:`otelmetrics.fastapi.instrument_app` / ``OtelMetricsMiddleware``.
 """
 
-from otelmetrics.gauges import observable_gauge
 from otelmetrics.instrument import instrument, uninstrument
+from otelmetrics.instruments.gauges import observable_gauge
+from otelmetrics.pipeline.handle import VERSION as __version__
+from otelmetrics.pipeline.handle import MetricsHandle, configure
 from otelmetrics.settings import Settings
-from otelmetrics.setup import VERSION as __version__
-from otelmetrics.setup import MetricsHandle, configure
 
 __all__ = [
     "MetricsHandle",

@@ -37,15 +37,16 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from otelmetrics import prometheus, starlette_api, tracing
-from otelmetrics.api import MetricsApi
-from otelmetrics.auth import Authorize
-from otelmetrics.events import Events
-from otelmetrics.http import HttpServerMetrics, current_trace, normalize_method
+from otelmetrics.api import starlette_routes as starlette_api
+from otelmetrics.api.auth import Authorize
+from otelmetrics.api.service import MetricsApi
+from otelmetrics.instruments.events import Events
+from otelmetrics.instruments.http import HttpServerMetrics, current_trace, normalize_method
+from otelmetrics.instruments.users import UserIdExtractor, UserTracker
+from otelmetrics.instruments.websockets import Connection, WebsocketMetrics
+from otelmetrics.pipeline import prometheus, tracing
+from otelmetrics.pipeline.handle import MetricsHandle, default_handle
 from otelmetrics.settings import Settings
-from otelmetrics.setup import MetricsHandle, default_handle
-from otelmetrics.users import UserIdExtractor, UserTracker
-from otelmetrics.websockets import Connection, WebsocketMetrics
 
 __all__ = ["OtelMetricsMiddleware", "instrument_app", "uninstrument_app"]
 
@@ -62,7 +63,7 @@ class OtelMetricsMiddleware:
         handle: The handle to record into; default: the configured one, or one configured from
             the environment on the first request.
         user_id: ``user_id(request) -> str | None`` for ``app.users.active``; default: the
-            module-level extractor, else :func:`otelmetrics.users.user_id_from`.
+            module-level extractor, else :func:`otelmetrics.instruments.users.user_id_from`.
     """
 
     def __init__(
@@ -284,10 +285,10 @@ def instrument_app(
         app: The FastAPI or Starlette app.
         handle: The handle to record into; default: the configured one.
         user_id: ``user_id(request) -> str | None`` for ``app.users.active`` (see
-            :mod:`otelmetrics.users`).
+            :mod:`otelmetrics.instruments.users`).
         api: Serve the JSON API under ``api_prefix`` and the live page (every endpoint but
             ``/health`` and the page is locked until a token, hook or ``api_public`` allows it).
-        authorize: The API's authorize hook (see :mod:`otelmetrics.auth`).
+        authorize: The API's authorize hook (see :mod:`otelmetrics.api.auth`).
     """
     if getattr(app.state, "otelmetrics", None) is not None:
         _logger.warning("otelmetrics: this ASGI app is already instrumented")

@@ -39,14 +39,15 @@ from flask import (
     request,
 )
 
-from otelmetrics import flask_api, prometheus, tracing
-from otelmetrics.api import MetricsApi
-from otelmetrics.auth import Authorize
-from otelmetrics.events import Events
-from otelmetrics.http import HttpServerMetrics, current_trace, normalize_method
+from otelmetrics.api import flask_routes as flask_api
+from otelmetrics.api.auth import Authorize
+from otelmetrics.api.service import MetricsApi
+from otelmetrics.instruments.events import Events
+from otelmetrics.instruments.http import HttpServerMetrics, current_trace, normalize_method
+from otelmetrics.instruments.users import UserIdExtractor, UserTracker
+from otelmetrics.pipeline import prometheus, tracing
+from otelmetrics.pipeline.handle import MetricsHandle, default_handle
 from otelmetrics.settings import Settings
-from otelmetrics.setup import MetricsHandle, default_handle
-from otelmetrics.users import UserIdExtractor, UserTracker
 
 __all__ = ["OtelMetrics"]
 
@@ -65,10 +66,10 @@ class OtelMetrics:
         handle: The handle to record into; default: the configured one, or one configured from
             the environment on the first request.
         user_id: ``user_id(request) -> str | None`` for ``app.users.active``; default: the
-            module-level extractor, else :func:`otelmetrics.users.user_id_from`.
+            module-level extractor, else :func:`otelmetrics.instruments.users.user_id_from`.
         api: Serve the JSON API under ``api_prefix`` and the live page (every endpoint but
             ``/health`` and the page is locked until a token, hook or ``api_public`` allows it).
-        authorize: The API's authorize hook (see :mod:`otelmetrics.auth`).
+        authorize: The API's authorize hook (see :mod:`otelmetrics.api.auth`).
     """
 
     def __init__(

@@ -10,9 +10,9 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from otelmetrics.auth import Authorize
-    from otelmetrics.setup import MetricsHandle
-    from otelmetrics.users import UserIdExtractor
+    from otelmetrics.api.auth import Authorize
+    from otelmetrics.instruments.users import UserIdExtractor
+    from otelmetrics.pipeline.handle import MetricsHandle
 
 __all__ = ["instrument", "uninstrument"]
 
@@ -46,9 +46,9 @@ def instrument(
         handle: The handle to record into; default: the one ``configure()`` set, or one
             configured from the environment on the first request.
         user_id: ``user_id(request) -> str | None`` for ``app.users.active`` (see
-            :mod:`otelmetrics.users`).
+            :mod:`otelmetrics.instruments.users`).
         api: Serve the JSON API under ``api_prefix`` and the live page.
-        authorize: The API's authorize hook (see :mod:`otelmetrics.auth`).
+        authorize: The API's authorize hook (see :mod:`otelmetrics.api.auth`).
 
     Raises:
         TypeError: ``app`` is neither Flask nor Starlette-based.

@@ -3,18 +3,18 @@
 Usage::
 
     from flask_socketio import SocketIO
-    from otelmetrics.websockets import instrument_socketio
+    from otelmetrics.socketio import instrument_socketio
 
     socketio = SocketIO(app)
     instrument_socketio(socketio, broadcast_interval=5)   # metrics_update every 5 s
 
-Each namespace is a ``websocket.route``; connections count from the moment python-socketio
-registers them as connected until they leave (a connect handler that refuses, or raises, leaves
-the count untouched; a disconnect handler that raises still counts the client out). Events
-received and emits sent carry the event name (capped, see :mod:`otelmetrics.websockets`); an
-emit counts one message per recipient. A client's ``request_metrics`` event is answered with a
-``metrics_update`` event holding the current snapshot (unless the app handles
-``request_metrics`` itself), as seed 000's dashboards expect.
+Each namespace is a ``websocket.route``; connections count from the moment python-socketio registers
+them as connected until they leave (a connect handler that refuses, or raises, leaves the count
+untouched; a disconnect handler that raises still counts the client out). Events received and emits
+sent carry the event name (capped, see :mod:`otelmetrics.instruments.websockets`); an emit counts
+one message per recipient. A client's ``request_metrics`` event is answered with a
+``metrics_update`` event holding the current snapshot (unless the app handles ``request_metrics``
+itself), as seed 000's dashboards expect.
 
 The hooks wrap python-socketio's client manager (``connect``, ``disconnect``, ``emit``) and its
 event dispatcher, the seams its own admin-UI instrumentation (``Server.instrument``) wraps; the
@@ -31,8 +31,8 @@ from typing import Any
 
 import flask_socketio  # type: ignore[import-untyped]
 
+from otelmetrics.pipeline.handle import MetricsHandle, default_handle
 from otelmetrics.settings import Settings
-from otelmetrics.setup import MetricsHandle, default_handle
 
 __all__ = ["instrument_socketio", "uninstrument_socketio"]
 

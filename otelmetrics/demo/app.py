@@ -20,8 +20,8 @@ from otelmetrics.demo.scenarios import Scenarios
 from otelmetrics.demo.servers import UvicornServer, WerkzeugServer
 from otelmetrics.demo.simulation import Driver, Simulation
 from otelmetrics.demo.trading_api import create_api
-from otelmetrics.setup import MetricsHandle
-from otelmetrics.websockets import uninstrument_socketio
+from otelmetrics.pipeline.handle import MetricsHandle
+from otelmetrics.socketio import uninstrument_socketio
 
 __all__ = ["DemoService", "client_host"]
 

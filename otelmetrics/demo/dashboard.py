@@ -5,7 +5,7 @@ Routes: ``/`` (a small page, no CDN), ``/api/portfolio``, ``/api/prices``,
 endpoints (:mod:`otelmetrics.demo.control`), and what otelmetrics adds: ``/metrics``, the JSON
 API under ``/api/metrics`` and its live page. Socket.IO: a client may ``subscribe`` to a pair
 (its room) and receives ``price_update`` events every second; ``request_metrics`` and the 5 s
-``metrics_update`` broadcast come from :func:`otelmetrics.websockets.instrument_socketio`.
+``metrics_update`` broadcast come from :func:`otelmetrics.socketio.instrument_socketio`.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import otelmetrics
 from otelmetrics.demo.control import PREFIX, Control, Reply
 from otelmetrics.demo.faults import HttpFaults
 from otelmetrics.demo.simulation import Simulation
-from otelmetrics.setup import MetricsHandle
-from otelmetrics.websockets import instrument_socketio
+from otelmetrics.pipeline.handle import MetricsHandle
+from otelmetrics.socketio import instrument_socketio
 
 __all__ = ["create_dashboard", "start_price_broadcast"]
 

@@ -19,8 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TextIO
 
+from otelmetrics.pipeline.handle import MetricsHandle, configure
 from otelmetrics.settings import Settings
-from otelmetrics.setup import MetricsHandle, configure
 
 __all__ = ["DemoOptions", "ScheduledScenario", "run"]
 

@@ -21,7 +21,7 @@ from otelmetrics.demo.control import PREFIX, Control, Reply
 from otelmetrics.demo.faults import HttpFaults
 from otelmetrics.demo.simulation import Simulation
 from otelmetrics.fastapi import instrument_app
-from otelmetrics.setup import MetricsHandle
+from otelmetrics.pipeline.handle import MetricsHandle
 
 __all__ = ["create_api"]
 

@@ -21,8 +21,8 @@ from werkzeug.serving import make_server
 
 from otelmetrics.fastapi import instrument_app
 from otelmetrics.flask import OtelMetrics
+from otelmetrics.pipeline.handle import MetricsHandle
 from otelmetrics.settings import DEFAULT_THRESHOLDS
-from otelmetrics.setup import MetricsHandle
 
 FRAMEWORKS = ("flask", "fastapi")
 

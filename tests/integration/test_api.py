@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 import otelmetrics
-from otelmetrics.downloads import FIELDS
-from otelmetrics.stats import Stats
+from otelmetrics.api.downloads import FIELDS
+from otelmetrics.insights.stats import Stats
 from tests.clock import Clock
 from tests.integration.api_apps import (
     ApiClient,
@@ -137,7 +137,7 @@ def test_a_hook_that_raises_denies_and_is_logged(make_handle, framework, caplog)
 
     handle = make_handle(api_token=None, api_admin_token=None)
     client = ApiClient(framework, make_app(framework, handle, authorize=authorize))
-    with caplog.at_level(logging.DEBUG, logger="otelmetrics.auth"):
+    with caplog.at_level(logging.DEBUG, logger="otelmetrics.api.auth"):
         assert client.get("current").status == 401
         assert client.get("current").status == 401
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]

@@ -34,7 +34,7 @@ from otelmetrics.demo.service import DemoOptions, ScheduledScenario
 from otelmetrics.demo.simulation import BREAKER_NAME, Driver, Simulation
 from otelmetrics.demo.trading_api import create_api
 from otelmetrics.settings import Settings
-from otelmetrics.websockets import uninstrument_socketio
+from otelmetrics.socketio import uninstrument_socketio
 from tests.integration.processes import PYTHON, ROOT, start
 
 ORDERS = "trading.orders"

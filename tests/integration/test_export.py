@@ -6,7 +6,7 @@ import pytest
 from flask import Flask
 
 import otelmetrics
-from otelmetrics.http import DURATION_BOUNDS
+from otelmetrics.instruments.http import DURATION_BOUNDS
 
 DURATION = "http.server.request.duration"
 
@@ -93,7 +93,7 @@ def test_exponential_histograms_over_otlp_explicit_for_prometheus(http_receiver)
     )
     serve_requests(handle, 10)
     handle.meter_provider.force_flush()
-    from otelmetrics import prometheus
+    from otelmetrics.pipeline import prometheus
 
     _, body, _ = prometheus.render(handle, None)
     handle.shutdown()

@@ -7,7 +7,7 @@ from flask import Blueprint, Flask, Response
 
 import otelmetrics
 from otelmetrics.flask import OtelMetrics
-from otelmetrics.http import DURATION_BOUNDS
+from otelmetrics.instruments.http import DURATION_BOUNDS
 
 
 def make_app(metrics, **config):

@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 import otelmetrics
-from otelmetrics.performance import FIELDS as PERFORMANCE_FIELDS
-from otelmetrics.snapshots import COLUMNS
-from otelmetrics.stats import Stats
+from otelmetrics.insights.snapshots import COLUMNS
+from otelmetrics.insights.stats import Stats
+from otelmetrics.instruments.performance import FIELDS as PERFORMANCE_FIELDS
 from tests.integration.api_apps import (
     QUIET_RESOURCES,
     ApiClient,

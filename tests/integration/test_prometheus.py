@@ -6,7 +6,7 @@ import pytest
 from flask import Flask
 
 import otelmetrics
-from otelmetrics.prometheus import allowed
+from otelmetrics.pipeline.prometheus import allowed
 from otelmetrics.settings import Settings
 
 

@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from otelmetrics.fastapi import instrument_app
 from otelmetrics.flask import OtelMetrics
-from otelmetrics.users import set_user_id_extractor
+from otelmetrics.instruments.users import set_user_id_extractor
 
 
 @pytest.fixture(autouse=True)
@@ -96,7 +96,7 @@ def test_flask_extractor_that_raises_never_breaks_the_request(metrics, caplog):
         raise LookupError("user service down")
 
     client = make_flask_app(metrics, user_id=broken).test_client()
-    with caplog.at_level(logging.ERROR, logger="otelmetrics.user_ids"):
+    with caplog.at_level(logging.ERROR, logger="otelmetrics.instruments.user_ids"):
         responses = [client.get("/hello") for _ in range(3)]
     assert [r.status_code for r in responses] == [200, 200, 200]
     assert metrics.handle.users.count() == 0
@@ -151,7 +151,7 @@ def test_fastapi_app_extractor_and_a_raising_one(metrics, caplog):
         raise RuntimeError("no user")
 
     with TestClient(make_fastapi_app(metrics, user_id=broken)) as client:
-        with caplog.at_level(logging.ERROR, logger="otelmetrics.user_ids"):
+        with caplog.at_level(logging.ERROR, logger="otelmetrics.instruments.user_ids"):
             assert [client.get("/hello").status_code for _ in range(2)] == [200, 200]
     assert metrics.handle.users.ids() == ["heidi"]
     assert len([r for r in caplog.records if "extractor" in r.getMessage()]) == 1

@@ -8,8 +8,8 @@ from opentelemetry.sdk.metrics.view import (
     ExponentialBucketHistogramAggregation,
 )
 
-from otelmetrics.aggregators import ExplicitBuckets, ExponentialBuckets
-from otelmetrics.http import DURATION_BOUNDS
+from otelmetrics.core.aggregators import ExplicitBuckets, ExponentialBuckets
+from otelmetrics.instruments.http import DURATION_BOUNDS
 
 
 def sdk_point(values, aggregation):

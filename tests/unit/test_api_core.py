@@ -11,9 +11,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from otelmetrics import downloads, page
-from otelmetrics.api import ENDPOINT, ENDPOINTS, HANDLERS, ApiRequest, MetricsApi
-from otelmetrics.responses import BadParameter, int_param
+from otelmetrics.api import downloads, page
+from otelmetrics.api.handlers import BadParameter, int_param
+from otelmetrics.api.service import ENDPOINT, ENDPOINTS, HANDLERS, ApiRequest, MetricsApi
 from otelmetrics.settings import Settings
 
 
@@ -70,7 +70,7 @@ def public_api(metrics):
 def test_a_failing_endpoint_answers_500_json_and_logs_once(metrics, monkeypatch, caplog):
     api = public_api(metrics)
     monkeypatch.setattr(metrics.handle.stats, "summary", lambda: 1 / 0)
-    with caplog.at_level(logging.DEBUG, logger="otelmetrics.api"):
+    with caplog.at_level(logging.DEBUG, logger="otelmetrics.api.service"):
         for _ in range(3):
             response = api.respond(ENDPOINT["summary"], request())
             assert response.status == 500
@@ -83,7 +83,7 @@ def test_a_failing_endpoint_answers_500_json_and_logs_once(metrics, monkeypatch,
 def test_a_failing_health_check_is_unhealthy_503(metrics, monkeypatch, caplog):
     api = public_api(metrics)
     monkeypatch.setattr(metrics.handle.stats, "health", lambda: 1 / 0)
-    with caplog.at_level(logging.CRITICAL, logger="otelmetrics.api"):
+    with caplog.at_level(logging.CRITICAL, logger="otelmetrics.api.service"):
         response = api.respond(ENDPOINT["health"], request())
     assert response.status == 503
     body = json.loads(response.body)
@@ -180,7 +180,7 @@ def test_403_and_429_are_security_events_and_a_200_is_none(metrics):
 def test_a_failing_security_recorder_never_breaks_the_denial(metrics, monkeypatch, caplog):
     api = MetricsApi(Settings.from_env(environ={}), lambda: metrics.handle)
     monkeypatch.setattr(metrics.handle, "events", None)  # record_denial raises AttributeError
-    with caplog.at_level(logging.DEBUG, logger="otelmetrics.api"):
+    with caplog.at_level(logging.DEBUG, logger="otelmetrics.api.service"):
         for _ in range(2):
             assert api.respond(ENDPOINT["current"], request()).status == 401
     assert [r.levelno for r in caplog.records] == [logging.ERROR, logging.DEBUG]

@@ -5,7 +5,7 @@ import secrets
 
 import pytest
 
-from otelmetrics.auth import RequestInfo, role_for
+from otelmetrics.api.auth import RequestInfo, role_for
 from otelmetrics.settings import Settings
 
 READ = secrets.token_urlsafe()
@@ -67,7 +67,7 @@ def test_the_hook_comes_first_and_none_falls_through_to_the_tokens():
 
 @pytest.mark.parametrize("returned", ["root", True, 1, "READ", ["admin"], {"role": "admin"}])
 def test_a_hook_returning_something_else_denies(returned, caplog):
-    with caplog.at_level(logging.DEBUG, logger="otelmetrics.auth"):
+    with caplog.at_level(logging.DEBUG, logger="otelmetrics.api.auth"):
         assert role_for(TOKENS, lambda request: returned, info()) is None
     assert "return 'read', 'admin' or None" in caplog.text
 
@@ -76,7 +76,7 @@ def test_a_hook_that_raises_denies_and_logs_once_at_error(caplog):
     def hook(request):
         raise RuntimeError("session store down")
 
-    with caplog.at_level(logging.DEBUG, logger="otelmetrics.auth"):
+    with caplog.at_level(logging.DEBUG, logger="otelmetrics.api.auth"):
         for _ in range(3):
             assert role_for(TOKENS, hook, info(f"Bearer {READ}")) == "read"  # tokens still work
             assert role_for(TOKENS, hook, info()) is None

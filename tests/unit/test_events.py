@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from otelmetrics.events import (
+from otelmetrics.instruments.events import (
     KNOWN_SCOPES,
     RECENT_ERRORS,
     RECENT_SECURITY,

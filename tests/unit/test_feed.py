@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from otelmetrics.feed import FeedLatency, feed_event
+from otelmetrics.insights.feed import FeedLatency, feed_event
 from tests.clock import Clock
 
 SEED_FIELDS = [

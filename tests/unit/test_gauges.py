@@ -48,7 +48,7 @@ def test_user_gauge_is_registered_safe_and_capped(metrics, caplog):
         raise RuntimeError("feed down")
 
     otelmetrics.observable_gauge("trading.broken", broken, handle=metrics.handle)
-    with caplog.at_level(logging.DEBUG, logger="otelmetrics.gauges"):
+    with caplog.at_level(logging.DEBUG, logger="otelmetrics.instruments.gauges"):
         first = metrics.collect()
         second = metrics.collect()
     positions = first["trading.positions.open"]
@@ -67,7 +67,7 @@ def test_user_gauge_is_registered_safe_and_capped(metrics, caplog):
 def test_gauge_declared_before_configure_joins_the_next_handle():
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-    from otelmetrics import gauges
+    from otelmetrics.instruments import gauges
 
     otelmetrics.observable_gauge("early.gauge", lambda options: [Observation(7)])
     try:
@@ -92,7 +92,7 @@ def test_a_forked_child_samples_even_when_the_parent_held_the_samplers_lock():
     import signal
     import time
 
-    from otelmetrics.process import ProcessSampler
+    from otelmetrics.instruments.process import ProcessSampler
 
     sampler = ProcessSampler()
     sampler.sample()

@@ -9,11 +9,11 @@ from flask import Flask
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 import otelmetrics
-from otelmetrics import operations
-from otelmetrics.encoding import to_json
-from otelmetrics.operations_alerts import RULES, OpsFacts, evaluate
+from otelmetrics.core.encoding import to_json
+from otelmetrics.insights import operations
+from otelmetrics.insights.alerts import RULES, OpsFacts, evaluate
+from otelmetrics.insights.snapshots import COLUMNS, SnapshotLog
 from otelmetrics.settings import DEFAULT_THRESHOLDS
-from otelmetrics.snapshots import COLUMNS, SnapshotLog
 from tests.clock import Clock
 
 START = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc).timestamp()

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from otelmetrics.performance import FIELDS, Performance
+from otelmetrics.instruments.performance import FIELDS, Performance
 from tests.clock import Clock
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from otelmetrics.ratelimit import RateLimiter, retry_after
+from otelmetrics.api.ratelimit import RateLimiter, retry_after
 from tests.clock import Clock
 
 

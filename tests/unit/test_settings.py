@@ -1,6 +1,6 @@
 import pytest
 
-from otelmetrics.readers import otlp_http_url, temporality
+from otelmetrics.pipeline.readers import otlp_http_url, temporality
 from otelmetrics.settings import Settings
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from otelmetrics.insights.snapshots import COLUMNS, HEADER, SnapshotLog, encode_row
 from otelmetrics.settings import Settings
-from otelmetrics.snapshots import COLUMNS, HEADER, SnapshotLog, encode_row
 
 SEED_COLUMNS = (
     "ts_utc,uptime_hours,total_requests,total_errors,error_rate,orders_placed,orders_failed,"
@@ -173,7 +173,7 @@ def test_start_needs_an_interval_and_a_provider(tmp_path):
 
 APPENDER = """
 import sys
-from otelmetrics.snapshots import SnapshotLog
+from otelmetrics.insights.snapshots import SnapshotLog
 path, worker, max_bytes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 log = SnapshotLog(path, max_bytes=max_bytes, backups=50, fsync=False)
 n = 0
@@ -239,7 +239,7 @@ def test_processes_killed_mid_append_never_leave_a_half_row(tmp_path, max_bytes)
 
 SHORT_WRITE = """
 import resource, signal, sys
-from otelmetrics.snapshots import HEADER, SnapshotLog, encode_row
+from otelmetrics.insights.snapshots import HEADER, SnapshotLog, encode_row
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit returns short instead
 row = {name: "7" for name in ("ts_utc", "uptime_hours", "total_requests", "total_errors",
        "error_rate", "orders_placed", "orders_failed", "order_success_rate",

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from otelmetrics.sse import MetricsStream, format_event
+from otelmetrics.api.sse import MetricsStream, format_event
 
 
 def parse(chunk):
@@ -76,7 +76,7 @@ def test_a_failing_snapshot_keeps_the_heartbeat_and_logs_once(caplog):
         raise RuntimeError("no stats")
 
     stream = MetricsStream(broken, 1.0, max_events=3, wall_clock=lambda: 1.0)
-    with caplog.at_level(logging.ERROR, logger="otelmetrics.sse"):
+    with caplog.at_level(logging.ERROR, logger="otelmetrics.api.sse"):
         assert stream.opening() == b"retry: 1000\n\n"
         assert parse(stream.tick()) == [
             [("id", "2"), ("event", "heartbeat"), ("data", '{"timestamp":1000}')]
@@ -111,7 +111,7 @@ def test_a_failing_extra_event_is_skipped_and_logged_once(caplog):
         raise RuntimeError("no feed")
 
     stream = MetricsStream(snapshots(), 1.0, events=(("kraken_metrics", broken),))
-    with caplog.at_level(logging.ERROR, logger="otelmetrics.sse"):
+    with caplog.at_level(logging.ERROR, logger="otelmetrics.api.sse"):
         for _ in range(3):
             names = [block[1] for block in parse(stream.tick())]
             assert names == [("event", "metrics_update"), ("event", "heartbeat")]
@@ -124,7 +124,7 @@ def test_a_bad_extra_event_name_fails_when_the_stream_is_made():
 
 
 def test_stream_slots_cap_open_streams_and_come_back():
-    from otelmetrics.sse import StreamSlots
+    from otelmetrics.api.sse import StreamSlots
 
     slots = StreamSlots(2)
     assert slots.take() and slots.take()
@@ -136,7 +136,7 @@ def test_stream_slots_cap_open_streams_and_come_back():
 
 
 def test_a_stream_closes_once():
-    from otelmetrics.sse import MetricsStream
+    from otelmetrics.api.sse import MetricsStream
 
     closed = []
     stream = MetricsStream(dict, 1.0, on_close=lambda: closed.append(1))

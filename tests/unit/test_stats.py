@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from otelmetrics.stats import STATISTICS, Stats
+from otelmetrics.insights.stats import STATISTICS, Stats
 from tests.clock import Clock
 
 SEED_FIELDS = {

@@ -1,13 +1,13 @@
 import logging
 
-from otelmetrics.store import InstrumentSpec, SeriesTable
+from otelmetrics.core.store import InstrumentSpec, SeriesTable
 
 COUNTER = InstrumentSpec("orders", "counter", "{order}", "orders")
 
 
 def test_series_beyond_the_limit_fold_into_one_overflow_series(caplog):
     table = SeriesTable((COUNTER,), ("symbol",), limit=5)
-    with caplog.at_level(logging.WARNING, logger="otelmetrics.store"):
+    with caplog.at_level(logging.WARNING, logger="otelmetrics.core.store"):
         for i in range(100):
             with table.lock:
                 table.get((f"SYM{i}",))[0].add(1)

@@ -13,8 +13,10 @@ import pytest
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 import otelmetrics
-from otelmetrics import setup, trading, trading_core
-from otelmetrics.trading_instruments import LATENCY_BOUNDS, PNL_BOUNDS
+from otelmetrics import trading
+from otelmetrics.instruments.trading import core as trading_core
+from otelmetrics.instruments.trading.tables import LATENCY_BOUNDS, PNL_BOUNDS
+from otelmetrics.pipeline import handle as setup
 from tests.clock import Clock
 from tests.conftest import Metrics
 
@@ -480,7 +482,7 @@ def test_strict_follows_the_environment_unless_set(configured, environment, stri
 
 def test_symbols_beyond_the_cap_become_other_and_warn_once(configured, caplog):
     capped = configured(symbol_limit=2)
-    with caplog.at_level(logging.WARNING, logger="otelmetrics.bounded"):
+    with caplog.at_level(logging.WARNING, logger="otelmetrics.core.bounded"):
         for symbol in ("A", "B", "C", "D", "C"):
             capped.handle.trading.order_placed(symbol, "buy")
             capped.handle.trading.feed_message("kraken", symbol, 0.01)
@@ -490,11 +492,11 @@ def test_symbols_beyond_the_cap_become_other_and_warn_once(configured, caplog):
         p.attributes["exchange.pair"]: p.count for p in capped.points("exchange.feed.latency")
     }
     assert by_pair == {"A": 1, "B": 1, "_OTHER": 3}
-    bounded = [r for r in caplog.records if r.name == "otelmetrics.bounded"]
+    bounded = [r for r in caplog.records if r.name == "otelmetrics.core.bounded"]
     assert len(bounded) == 1
     assert "OTELMETRICS_SYMBOL_LIMIT" in bounded[0].getMessage()
     # the feed percentiles (fed by feed_message) keep as many pairs, and say so once
-    [feed] = [r for r in caplog.records if r.name == "otelmetrics.feed"]
+    [feed] = [r for r in caplog.records if r.name == "otelmetrics.insights.feed"]
     assert "OTELMETRICS_FEED_PAIRS" in feed.getMessage()
 
 

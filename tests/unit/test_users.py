@@ -5,8 +5,13 @@ from types import SimpleNamespace
 import pytest
 from starlette.requests import Request
 
-from otelmetrics import user_ids
-from otelmetrics.users import ActiveUsers, UserTracker, set_user_id_extractor, user_id_from
+from otelmetrics.instruments import user_ids
+from otelmetrics.instruments.users import (
+    ActiveUsers,
+    UserTracker,
+    set_user_id_extractor,
+    user_id_from,
+)
 from tests.clock import Clock
 
 
@@ -63,7 +68,7 @@ def test_ids_are_most_recent_last(users):
 
 def test_memory_is_bounded_and_the_overflow_is_estimated(clock, caplog):
     users = ActiveUsers(timeout=300, max_users=1000, clock=clock)
-    with caplog.at_level(logging.WARNING, logger="otelmetrics.users"):
+    with caplog.at_level(logging.WARNING, logger="otelmetrics.instruments.users"):
         for i in range(21_000):
             users.seen(f"user-{i}")
             users.seen(f"user-{i}")  # a second request by an untracked user is not a new user
@@ -168,7 +173,7 @@ def test_an_extractor_that_raises_is_logged_once_and_never_raises(users, caplog)
         raise KeyError("no user table")
 
     tracker = UserTracker(users, broken)
-    with caplog.at_level(logging.ERROR, logger="otelmetrics.user_ids"):
+    with caplog.at_level(logging.ERROR, logger="otelmetrics.instruments.user_ids"):
         tracker(object())
         tracker.asgi({}, Request)
     assert users.count() == 0

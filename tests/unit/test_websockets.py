@@ -3,7 +3,7 @@ import logging
 
 import pytest
 
-from otelmetrics.websockets import WebsocketMetrics
+from otelmetrics.instruments.websockets import WebsocketMetrics
 
 ACTIVE = "websocket.server.active_connections"
 DURATION = "websocket.server.connection.duration"
@@ -85,7 +85,7 @@ def test_connected_and_disconnected_by_sid_record_durations_once(ws):
 
 def test_a_stray_disconnect_never_goes_negative_and_is_logged_once(ws, caplog):
     ws.connected("/ws")
-    with caplog.at_level(logging.WARNING, logger="otelmetrics.websockets"):
+    with caplog.at_level(logging.WARNING, logger="otelmetrics.instruments.websockets"):
         for _ in range(3):
             ws.disconnected("/ws")
         ws.disconnected("/unknown")
@@ -116,7 +116,7 @@ def test_event_names_beyond_the_limit_become_other():
 
 def test_routes_beyond_the_cardinality_limit_fold_into_overflow(caplog):
     ws = WebsocketMetrics(limit=3)
-    with caplog.at_level(logging.WARNING, logger="otelmetrics.store"):
+    with caplog.at_level(logging.WARNING, logger="otelmetrics.core.store"):
         connections = [ws.connected(f"/r{i}") for i in range(10)]
     rows = ws.connections.snapshot()
     assert len(rows) == 3

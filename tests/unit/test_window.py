@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from otelmetrics.window import RELATIVE_ACCURACY, RollingWindow, Sketch
+from otelmetrics.core.window import RELATIVE_ACCURACY, RollingWindow, Sketch
 
 QUANTILES = (0.5, 0.9, 0.95, 0.99, 0.999)
 

@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from otelmetrics import workers
-from otelmetrics.window import RollingWindow, Sketch
+from otelmetrics.core.window import RollingWindow, Sketch
+from otelmetrics.insights import workers
 
 
 def state(window, now, epoch, **gauges):

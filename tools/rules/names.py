@@ -21,14 +21,14 @@ SERVICE = f"{ENV}, {SERVICE_NAME}"
 ROUTE = "http_route"
 STATUS = "http_response_status_code"
 
-# HTTP server (otelmetrics/http.py).
+# HTTP server (otelmetrics/instruments/http.py).
 HTTP_DURATION = "http_server_request_duration_seconds"
 HTTP_REQUESTS = f"{HTTP_DURATION}_count"
 HTTP_BUCKET = f"{HTTP_DURATION}_bucket"
 HTTP_ACTIVE = "http_server_active_requests"
 HTTP_5XX = f'{STATUS}=~"5.."'
 
-# Process (otelmetrics/process.py).
+# Process (otelmetrics/instruments/process.py).
 PROCESS_CPU_UTILIZATION = "process_cpu_utilization_ratio"
 PROCESS_CPU_TIME = "process_cpu_time_seconds_total"
 PROCESS_MEMORY_UTILIZATION = "process_memory_utilization_ratio"
@@ -38,14 +38,14 @@ PROCESS_FDS = "process_unix_file_descriptor_count"
 PROCESS_UPTIME = "process_uptime_seconds"
 TARGET_INFO = "target_info"
 
-# Websockets and users (otelmetrics/websockets.py, otelmetrics/users.py).
+# Websockets and users (otelmetrics/instruments/websockets.py, otelmetrics/instruments/users.py).
 WS_ACTIVE = "websocket_server_active_connections"
 WS_DURATION = "websocket_server_connection_duration_seconds"
 WS_RECEIVED = "websocket_server_messages_received_total"
 WS_SENT = "websocket_server_messages_sent_total"
 USERS_ACTIVE = "app_users_active"
 
-# Trading (otelmetrics/trading.py).
+# Trading (otelmetrics/instruments/trading/).
 ORDERS = "trading_orders_total"
 ORDER_LATENCY = "trading_order_latency_seconds"
 TRADE_PNL = "trading_trade_pnl"
@@ -70,7 +70,7 @@ MARKET_DATA_DELAY = "trading_market_data_delay_seconds"
 BROKER_STATUS = "trading_broker_connection_status"
 BROKER_FAILURES = "trading_broker_connection_failures_total"
 
-# The JSON API's errors and security events (otelmetrics/events.py; label event_type).
+# The JSON API's errors and security events (otelmetrics/instruments/events.py; label event_type).
 API_SECURITY_EVENTS = "otelmetrics_api_security_events_total"
 APP_ERRORS = "app_errors_total"
 

@@ -21,7 +21,7 @@ INSTANCE = {
     "deployment_environment_name": "prod",
 }
 SERVICE = {"deployment_environment_name": "prod", "service_name": "orders"}
-# 401s of the JSON API (otelmetrics/events.py): no credentials, or a wrong token.
+# 401s of the JSON API (otelmetrics/instruments/events.py): no credentials, or a wrong token.
 SECURITY = "otelmetrics_api_security_events_total"
 AUTH_FAILED = f'{SECURITY}{{event_type=~"auth_failure|invalid_token"}}'
 

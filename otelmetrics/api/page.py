@@ -1,0 +1,91 @@
+"""The live page: one HTML document with its script and style inlined, served as package data.
+
+The page holds no data. It reads ``<prefix>/current``, ``<prefix>/history`` and
+``<prefix>/dashboard-data`` (the trading panel), then follows ``<prefix>/sse/metrics`` with
+``fetch()`` and a stream reader (so it can send the ``Authorization`` header; no token ever goes
+in a URL): ``metrics_update`` feeds the KPI cards and charts, the feed event (``kraken_metrics``)
+the feed figures and the circuit-breaker banner. It polls ``/current`` when the stream cannot
+stay open, and refreshes ``/dashboard-data`` every few seconds either way. When the API answers
+401 it asks for a token and keeps it in ``sessionStorage``; an authorize hook that admits the
+app's own session needs no token.
+
+A strict Content-Security-Policy allows exactly the inlined script and style (by hash) and
+requests to this origin only: no CDN, nothing external.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+from functools import lru_cache
+from importlib.resources import files
+
+from otelmetrics.settings import Settings
+
+__all__ = ["render"]
+
+_STATIC = files("otelmetrics.api") / "static"
+# The circuit-breaker banner shows from a trip until this long after the last one (seed 003);
+# ``?breaker_window=<seconds>`` on the page's URL overrides it (a demo, a test).
+BREAKER_WINDOW_MS = 60_000
+
+
+def render(settings: Settings) -> tuple[bytes, tuple[tuple[str, str], ...]]:
+    """The page for these settings and its response headers (CSP included)."""
+    error_threshold = settings.thresholds.get("error_rate_pct", 5.0)
+    return _render(
+        settings.api_prefix.rstrip("/"),
+        float(error_threshold),
+        settings.sse_interval,
+        settings.history_minutes,
+        settings.sse_feed_event,
+    )
+
+
+@lru_cache(maxsize=8)
+def _render(
+    api: str, error_threshold: float, interval: float, history_minutes: int, feed_event: str
+) -> tuple[bytes, tuple[tuple[str, str], ...]]:
+    config = {
+        "api": api,
+        "error_threshold": error_threshold,
+        "interval_ms": max(250, round(interval * 1000)),
+        "history_minutes": history_minutes,
+        "feed_event": feed_event,
+        "breaker_window_ms": BREAKER_WINDOW_MS,
+    }
+    script = (_STATIC / "dashboard.js").read_text(encoding="utf-8")
+    style = (_STATIC / "dashboard.css").read_text(encoding="utf-8")
+    document = (_STATIC / "dashboard.html").read_text(encoding="utf-8")
+    document = document.replace("{{config}}", json.dumps(config).replace("</", "<\\/"))
+    document = document.replace("{{threshold}}", html.escape(f"{error_threshold:g}"))
+    document = document.replace("{{style}}", style).replace("{{script}}", script)
+    return document.encode(), _headers(script, style)
+
+
+def _headers(script: str, style: str) -> tuple[tuple[str, str], ...]:
+    policy = "; ".join(
+        (
+            "default-src 'none'",
+            f"script-src '{_sha256(script)}'",
+            f"style-src '{_sha256(style)}'",
+            "connect-src 'self'",
+            "img-src 'self' data:",
+            "base-uri 'none'",
+            "form-action 'none'",
+            "frame-ancestors 'none'",
+        )
+    )
+    return (
+        ("Content-Security-Policy", policy),
+        ("Cache-Control", "no-store"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "no-referrer"),
+    )
+
+
+def _sha256(text: str) -> str:
+    digest = hashlib.sha256(text.encode()).digest()
+    return "sha256-" + base64.b64encode(digest).decode()

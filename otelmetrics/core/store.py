@@ -1,0 +1,129 @@
+"""The lean store: series of otelmetrics' own instruments, resolved once per attribute set.
+
+The OpenTelemetry SDK validates and hashes the attribute dict on every ``record`` (~15 µs);
+here a series is looked up by a plain tuple key and its attributes dict is built once, when the
+series is created. Several instruments that share attribute keys share one table, one lock and
+one lookup (an HTTP request updates duration and body sizes together).
+
+Cardinality is capped per table: beyond ``limit - 1`` series, new attribute sets fold into one
+overflow series marked ``otel.metric.overflow=true`` and one warning is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from otelmetrics.core.aggregators import DualBuckets, ExplicitBuckets, ExponentialBuckets, Total
+
+_logger = logging.getLogger(__name__)
+
+Kind = Literal["histogram", "counter", "updowncounter"]
+Layout = Literal["explicit", "exponential", "both"]
+Aggregator = ExplicitBuckets | ExponentialBuckets | DualBuckets | Total
+Key = tuple[Any, ...]
+OVERFLOW_ATTRIBUTES = {"otel.metric.overflow": True}
+_OVERFLOW_KEY: Key = ("otel.metric.overflow",)
+
+
+@dataclass(frozen=True)
+class InstrumentSpec:
+    """Name, kind, unit and (for histograms) the advised bucket bounds of a lean instrument."""
+
+    name: str
+    kind: Kind
+    unit: str
+    description: str
+    bounds: tuple[float, ...] = ()
+
+
+class SeriesTable:
+    """Series of one or more instruments keyed by the same attribute names.
+
+    Callers hold ``lock`` around ``get`` and the aggregators' ``add``; collection copies a
+    snapshot under the same lock, so a record is never torn.
+    """
+
+    def __init__(
+        self,
+        specs: Sequence[InstrumentSpec],
+        attribute_names: Sequence[str],
+        *,
+        limit: int,
+        layout: Layout = "explicit",
+        lock: threading.Lock | None = None,
+    ) -> None:
+        self.specs = tuple(specs)
+        self.attribute_names = tuple(attribute_names)
+        self.limit = limit
+        self.lock = lock or threading.Lock()
+        self.series: dict[Key, tuple[Aggregator, ...]] = {}
+        self._attributes: dict[Key, dict[str, Any]] = {}
+        self._factories = tuple(_factory(spec, layout) for spec in self.specs)
+        self._warned = False
+
+    def get(self, key: Key) -> tuple[Aggregator, ...]:
+        """The aggregators for ``key``, created on first use. Call with ``lock`` held."""
+        found = self.series.get(key)
+        if found is not None:
+            return found
+        if len(self.series) >= self.limit - 1:
+            return self._overflow(key)
+        return self._create(key, self._attributes_of(key))
+
+    def snapshot(self) -> list[tuple[dict[str, Any], tuple[Any, ...]]]:
+        """Each series' attributes and its aggregators' snapshots, copied under the lock."""
+        with self.lock:
+            return [
+                (self._attributes[key], tuple(agg.snapshot() for agg in aggs))
+                for key, aggs in self.series.items()
+            ]
+
+    def reset(self) -> None:
+        """Forget every series (after a fork: the child starts from zero)."""
+        self.lock = threading.Lock()
+        self.series = {}
+        self._attributes = {}
+
+    def _attributes_of(self, key: Key) -> dict[str, Any]:
+        return {
+            name: value
+            for name, value in zip(self.attribute_names, key, strict=True)
+            if value is not None
+        }
+
+    def _create(self, key: Key, attributes: dict[str, Any]) -> tuple[Aggregator, ...]:
+        aggs = tuple(make() for make in self._factories)
+        self._attributes[key] = attributes
+        self.series[key] = aggs
+        return aggs
+
+    def _overflow(self, key: Key) -> tuple[Aggregator, ...]:
+        if not self._warned:
+            self._warned = True
+            _logger.warning(
+                "%s reached its cardinality limit of %d series; further attribute sets are "
+                "folded into otel.metric.overflow=true (first folded: %r). Raise "
+                "OTELMETRICS_CARDINALITY_LIMIT or drop the high-cardinality attribute.",
+                self.specs[0].name,
+                self.limit,
+                key,
+            )
+        found = self.series.get(_OVERFLOW_KEY)
+        if found is None:
+            found = self._create(_OVERFLOW_KEY, dict(OVERFLOW_ATTRIBUTES))
+        return found
+
+
+def _factory(spec: InstrumentSpec, layout: Layout) -> Callable[[], Aggregator]:
+    if spec.kind != "histogram":
+        return Total
+    if layout == "exponential":
+        return ExponentialBuckets
+    bounds = spec.bounds
+    if layout == "both":
+        return lambda: DualBuckets(bounds)
+    return lambda: ExplicitBuckets(bounds)

@@ -1,0 +1,1 @@
+"""The trading instruments behind ``handle.trading`` (the face is :mod:`otelmetrics.trading`)."""

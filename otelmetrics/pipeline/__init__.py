@@ -1,0 +1,1 @@
+"""The composition root: the handle, configure(), readers, the Prometheus endpoint, tracing."""

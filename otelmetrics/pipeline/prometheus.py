@@ -1,0 +1,127 @@
+"""The Prometheus text endpoint: rendering, access control and the optional own-port server.
+
+``/metrics`` is secure by default: with ``OTELMETRICS_METRICS_TOKEN`` set it needs
+``Authorization: Bearer <token>``; without a token it answers loopback clients only, unless
+``OTELMETRICS_METRICS_PUBLIC=true`` opens it on purpose (e.g. behind a network policy).
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from socketserver import ThreadingMixIn
+from typing import TYPE_CHECKING, Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from prometheus_client.exposition import choose_encoder
+
+from otelmetrics.settings import Settings
+
+if TYPE_CHECKING:
+    from otelmetrics.pipeline.handle import MetricsHandle
+
+_logger = logging.getLogger(__name__)
+
+UNAUTHORIZED = (
+    401,
+    b"metrics need 'Authorization: Bearer <OTELMETRICS_METRICS_TOKEN>' (or a loopback client)\n",
+)
+NOT_ENABLED = (404, b"the prometheus exporter is not enabled (OTEL_METRICS_EXPORTER)\n")
+
+
+def allowed(settings: Settings, client: str | None, authorization: str | None) -> bool:
+    """Whether a scrape from ``client`` with this Authorization header may read the metrics."""
+    if settings.metrics_token:
+        scheme, _, token = (authorization or "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(
+            token.strip().encode(), settings.metrics_token.encode()
+        )
+    return settings.metrics_public or _is_loopback(client)
+
+
+def _is_loopback(client: str | None) -> bool:
+    if client in ("testclient", "localhost"):  # Starlette's TestClient names itself this way
+        return True
+    try:
+        return ipaddress.ip_address(client or "").is_loopback
+    except ValueError:
+        return False
+
+
+def render(handle: MetricsHandle, accept: str | None) -> tuple[int, bytes, str]:
+    """(status, body, content type) for a scrape; OpenMetrics when the scraper asks for it."""
+    if handle.prometheus_registry is None:
+        return (*NOT_ENABLED, "text/plain; charset=utf-8")
+    encode, content_type = choose_encoder(accept or "")
+    return 200, encode(handle.prometheus_registry), content_type
+
+
+def scrape(
+    handle: MetricsHandle, client: str | None, authorization: str | None, accept: str | None
+) -> tuple[int, bytes, str]:
+    """Access check, then :func:`render`; what both framework adapters serve."""
+    if not allowed(handle.settings, client, authorization):
+        return (*UNAUTHORIZED, "text/plain; charset=utf-8")
+    return render(handle, accept)
+
+
+def wsgi_app(handle: MetricsHandle) -> Callable[..., Iterable[bytes]]:
+    """A WSGI app that serves the scrape on any path (used for the own-port server)."""
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        status, body, content_type = scrape(
+            handle,
+            environ.get("REMOTE_ADDR"),
+            environ.get("HTTP_AUTHORIZATION"),
+            environ.get("HTTP_ACCEPT"),
+        )
+        headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
+        start_response(f"{status} {'OK' if status == 200 else 'Error'}", headers)
+        return [body]
+
+    return app
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def serve(handle: MetricsHandle) -> WSGIServer | None:
+    """Serve ``/metrics`` on OTEL_EXPORTER_PROMETHEUS_HOST:PORT in a daemon thread.
+
+    A port already in use (another worker got it first) is logged, never raised.
+    """
+    settings = handle.settings
+    if settings.prometheus_port is None or handle.prometheus_registry is None:
+        return None
+    try:
+        server = make_server(
+            settings.prometheus_host,
+            settings.prometheus_port,
+            wsgi_app(handle),
+            _ThreadingServer,
+            handler_class=_QuietHandler,
+        )
+    except OSError as exc:
+        _logger.error(
+            "otelmetrics could not serve Prometheus metrics on %s:%s (%s); the in-app %s "
+            "endpoint still works",
+            settings.prometheus_host,
+            settings.prometheus_port,
+            exc,
+            settings.metrics_path,
+        )
+        return None
+    thread = threading.Thread(
+        target=server.serve_forever, name="otelmetrics-prometheus", daemon=True
+    )
+    thread.start()
+    return server
