@@ -11,9 +11,8 @@ Framework entry points: :class:`otelmetrics.flask.OtelMetrics` (``init_app``) an
 """
 
 from otelmetrics.instrument import instrument, uninstrument
-from otelmetrics.instruments.gauges import observable_gauge
-from otelmetrics.pipeline.handle import VERSION as __version__
-from otelmetrics.pipeline.handle import MetricsHandle, configure
+from otelmetrics.pipeline import VERSION as __version__
+from otelmetrics.pipeline import MetricsHandle, configure, observable_gauge
 from otelmetrics.settings import Settings
 
 __all__ = [

@@ -44,8 +44,7 @@ from otelmetrics.instruments.events import Events
 from otelmetrics.instruments.http import HttpServerMetrics, current_trace, normalize_method
 from otelmetrics.instruments.users import UserIdExtractor, UserTracker
 from otelmetrics.instruments.websockets import Connection, WebsocketMetrics
-from otelmetrics.pipeline import prometheus, tracing
-from otelmetrics.pipeline.handle import MetricsHandle, default_handle
+from otelmetrics.pipeline import MetricsHandle, default_handle, tracing
 from otelmetrics.settings import Settings
 
 __all__ = ["OtelMetricsMiddleware", "instrument_app", "uninstrument_app"]
@@ -351,8 +350,7 @@ def uninstrument_app(app: Starlette) -> None:
 
 def _metrics_endpoint(handle: MetricsHandle | None) -> Any:
     def metrics(request: Request) -> Response:
-        status, body, content_type = prometheus.scrape(
-            handle or default_handle(),
+        status, body, content_type = (handle or default_handle()).scrape(
             request.client.host if request.client else None,
             request.headers.get("authorization"),
             request.headers.get("accept"),

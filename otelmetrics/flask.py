@@ -45,8 +45,7 @@ from otelmetrics.api.service import MetricsApi
 from otelmetrics.instruments.events import Events
 from otelmetrics.instruments.http import HttpServerMetrics, current_trace, normalize_method
 from otelmetrics.instruments.users import UserIdExtractor, UserTracker
-from otelmetrics.pipeline import prometheus, tracing
-from otelmetrics.pipeline.handle import MetricsHandle, default_handle
+from otelmetrics.pipeline import MetricsHandle, default_handle, tracing
 from otelmetrics.settings import Settings
 
 __all__ = ["OtelMetrics"]
@@ -158,8 +157,7 @@ def _metrics_view() -> Response:
     state = current_app.extensions.get(EXTENSION)
     if state is None:
         return Response(status=404)
-    status, body, content_type = prometheus.scrape(
-        state.resolve(),
+    status, body, content_type = state.resolve().scrape(
         request.remote_addr,
         request.headers.get("Authorization"),
         request.headers.get("Accept"),

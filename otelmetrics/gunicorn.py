@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from otelmetrics.pipeline.handle import default_handle
+from otelmetrics.pipeline import default_handle
 
 __all__ = ["post_fork"]
 

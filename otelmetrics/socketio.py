@@ -31,7 +31,7 @@ from typing import Any
 
 import flask_socketio  # type: ignore[import-untyped]
 
-from otelmetrics.pipeline.handle import MetricsHandle, default_handle
+from otelmetrics.pipeline import MetricsHandle, default_handle
 from otelmetrics.settings import Settings
 
 __all__ = ["instrument_socketio", "uninstrument_socketio"]

@@ -20,6 +20,6 @@ __all__ = ["TradingMetrics", "get"]
 
 def get() -> TradingMetrics:
     """The trading facade of the configured handle (configured from the environment if none)."""
-    from otelmetrics.pipeline.handle import default_handle
+    from otelmetrics.pipeline import default_handle
 
     return default_handle().trading

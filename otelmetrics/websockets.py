@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from otelmetrics.instruments.websockets import Connection, WebsocketMetrics
 
 if TYPE_CHECKING:
-    from otelmetrics.pipeline.handle import MetricsHandle
+    from otelmetrics.pipeline import MetricsHandle
 
 __all__ = ["Connection", "WebsocketMetrics", "instrument_socketio", "uninstrument_socketio"]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 
+from otelmetrics import MetricsHandle
 from otelmetrics.demo.control import Control
 from otelmetrics.demo.dashboard import create_dashboard, start_price_broadcast
 from otelmetrics.demo.faults import HttpFaults
@@ -20,7 +21,6 @@ from otelmetrics.demo.scenarios import Scenarios
 from otelmetrics.demo.servers import UvicornServer, WerkzeugServer
 from otelmetrics.demo.simulation import Driver, Simulation
 from otelmetrics.demo.trading_api import create_api
-from otelmetrics.pipeline.handle import MetricsHandle
 from otelmetrics.socketio import uninstrument_socketio
 
 __all__ = ["DemoService", "client_host"]

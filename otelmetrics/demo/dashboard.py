@@ -19,10 +19,10 @@ from flask import Flask, Response, jsonify, request
 from flask_socketio import SocketIO, emit, join_room  # type: ignore[import-untyped]
 
 import otelmetrics
+from otelmetrics import MetricsHandle
 from otelmetrics.demo.control import PREFIX, Control, Reply
 from otelmetrics.demo.faults import HttpFaults
 from otelmetrics.demo.simulation import Simulation
-from otelmetrics.pipeline.handle import MetricsHandle
 from otelmetrics.socketio import instrument_socketio
 
 __all__ = ["create_dashboard", "start_price_broadcast"]

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TextIO
 
-from otelmetrics.pipeline.handle import MetricsHandle, configure
+from otelmetrics import MetricsHandle, configure
 from otelmetrics.settings import Settings
 
 __all__ = ["DemoOptions", "ScheduledScenario", "run"]

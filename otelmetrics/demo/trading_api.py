@@ -17,11 +17,11 @@ from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from otelmetrics import MetricsHandle
 from otelmetrics.demo.control import PREFIX, Control, Reply
 from otelmetrics.demo.faults import HttpFaults
 from otelmetrics.demo.simulation import Simulation
 from otelmetrics.fastapi import instrument_app
-from otelmetrics.pipeline.handle import MetricsHandle
 
 __all__ = ["create_api"]
 

@@ -16,20 +16,18 @@ import logging
 import os
 import threading
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib.metadata import version
 from time import perf_counter, time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, TypeVar
 
 from otelmetrics.core.window import RollingWindow, WindowView
 from otelmetrics.insights import health, workers
 from otelmetrics.insights.health import Breaches
 from otelmetrics.insights.samples import Samples
 from otelmetrics.instruments.process import ProcessSampler, Sample
-
-if TYPE_CHECKING:
-    from otelmetrics.pipeline.handle import MetricsHandle
 
 _logger = logging.getLogger(__name__)
 
@@ -52,11 +50,48 @@ STATISTICS = (
 )
 
 
+T = TypeVar("T")
+
+
+class WindowSource(Protocol):
+    """Reads the rolling window under the lock its writer holds (``HttpServerMetrics``)."""
+
+    def read_window(self, read: Callable[[RollingWindow], T]) -> T: ...
+
+
+class UserSource(Protocol):
+    """The active users (``ActiveUsers``)."""
+
+    def count(self) -> int: ...
+
+    def ids(self) -> list[str]: ...
+
+
+class ConnectionSource(Protocol):
+    """The open websocket connections (``WebsocketMetrics``)."""
+
+    def active_total(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class StatsOptions:
+    """What the statistics need of the settings (the same names as there)."""
+
+    window_seconds: float = 300.0
+    history_minutes: int = 60
+    user_timeout_seconds: float = 300.0
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    stats_dir: str | None = None
+
+
 class Stats:
-    """Rolling-window statistics of one handle, as the JSON API serves them.
+    """Rolling-window statistics, as the JSON API serves them.
 
     Args:
-        handle: The handle whose HTTP metrics feed the window.
+        http: Feeds the rolling window on the request path; read under its lock.
+        users: The active users behind ``active_users``.
+        websockets: The connections behind ``websocket_connections``.
+        options: Window, history, thresholds and the shared directory of several workers.
         clock: Wall clock (epoch seconds) for timestamps; tests inject one.
         monotonic: The clock of the request path (``perf_counter``); tests inject one.
         start: Start the sampling thread (tests call :meth:`tick` themselves).
@@ -66,20 +101,24 @@ class Stats:
 
     def __init__(
         self,
-        handle: MetricsHandle,
         *,
+        http: WindowSource,
+        users: UserSource,
+        websockets: ConnectionSource,
+        options: StatsOptions,
         clock: Callable[[], float] = time,
         monotonic: Callable[[], float] = perf_counter,
         start: bool = True,
     ) -> None:
-        self.settings = settings = handle.settings
+        self.options = options
         self.version = version("otelmetrics")
-        self._handle = handle
+        self._http = http
+        self._users = users
+        self._websockets = websockets
         self._clock = clock
         self._monotonic = monotonic
-        handle.http.window = RollingWindow(settings.window_seconds)
-        if settings.stats_dir is not None:
-            _shared_directory(settings.stats_dir)
+        if options.stats_dir is not None:
+            _shared_directory(options.stats_dir)
         self._process = ProcessSampler()
         self._lock = threading.Lock()
         self._pid = os.getpid()
@@ -91,7 +130,7 @@ class Stats:
 
     def _clear(self) -> None:
         self._history: deque[tuple[float, dict[str, Any]]] = deque(
-            maxlen=self.settings.history_minutes
+            maxlen=self.options.history_minutes
         )
         self._samples = Samples(SAMPLES_KEPT, STATISTICS)
         self._breaches = Breaches()
@@ -120,16 +159,16 @@ class Stats:
                 "total_error_rate_pct": _pct(errors, requests),
             },
             "configuration": {
-                "window_seconds": self.settings.window_seconds,
-                "user_timeout_seconds": self.settings.user_timeout_seconds,
-                "max_history_minutes": self.settings.history_minutes,
+                "window_seconds": self.options.window_seconds,
+                "user_timeout_seconds": self.options.user_timeout_seconds,
+                "max_history_minutes": self.options.history_minutes,
             },
         }
 
     def health(self) -> dict[str, Any]:
         """Status (healthy, degraded, unhealthy), components, threshold checks, current rpm."""
         current, requests = self._snapshot(self._clock())
-        thresholds = self.settings.thresholds
+        thresholds = self.options.thresholds
         checks = {
             found.statistic: health.check(found, current, requests, thresholds)
             for found in health.CHECKS
@@ -146,7 +185,7 @@ class Stats:
         now = self._clock()
         current, requests = self._snapshot(now)
         with self._lock:
-            return list(self._breaches.alerts(current, requests, self.settings.thresholds, now))
+            return list(self._breaches.alerts(current, requests, self.options.thresholds, now))
 
     def series(self, name: str, last_n: int) -> list[dict[str, Any]]:
         """The last ``last_n`` 5-second samples of one statistic. KeyError for unknown names."""
@@ -170,8 +209,7 @@ class Stats:
         return ()  # a handle component that exports nothing: it reads the HTTP window
 
     def active_user_ids(self) -> list[str]:
-        users = getattr(self._handle, "users", None)
-        return sorted(users.ids()) if users is not None else []
+        return sorted(self._users.ids())
 
     # -- sampling ----------------------------------------------------------------------------
 
@@ -184,10 +222,10 @@ class Stats:
             last = self._history[-1][0] if self._history else None
             if last is None or now // 60 > last // 60:
                 self._history.append((now, snapshot))
-            for _ in self._breaches.alerts(snapshot, requests, self.settings.thresholds, now):
+            for _ in self._breaches.alerts(snapshot, requests, self.options.thresholds, now):
                 pass  # keeps each alert's since-when current
-        if self.settings.stats_dir is not None:
-            workers.publish(self.settings.stats_dir, self._state(now))
+        if self.options.stats_dir is not None:
+            workers.publish(self.options.stats_dir, self._state(now))
 
     def start(self) -> None:
         """Start the sampling thread (again, in a forked child)."""
@@ -213,10 +251,7 @@ class Stats:
 
     def reset(self) -> None:
         """Start from zero: the window, the totals, the samples, the history and the alerts."""
-        window = self._handle.http.window
-        if window is not None:
-            with self._handle.http.requests.lock:
-                window.reset()
+        self._http.read_window(RollingWindow.reset)
         if self._pid != os.getpid():  # a forked child: the parent's sampler may have held it
             self._lock, self._pid = threading.Lock(), os.getpid()
         with self._lock:
@@ -231,11 +266,8 @@ class Stats:
             self.tick()
 
     def _window(self) -> tuple[WindowView, list[int]]:
-        http = self._handle.http
-        window = http.window
-        assert window is not None
-        with http.requests.lock:
-            return window.view(self._monotonic()), list(window.totals)
+        now = self._monotonic()
+        return self._http.read_window(lambda window: (window.view(now), list(window.totals)))
 
     def _snapshot(self, now: float) -> tuple[dict[str, Any], int]:
         """The snapshot at ``now``, and how many requests the window holds."""
@@ -245,21 +277,21 @@ class Stats:
     def _gauges(self) -> dict[str, float]:
         process = self._resources()
         return {
-            "active_users": self._count("users", "count"),
+            "active_users": self._users.count(),
             "memory_usage_pct": round(process.memory_utilization * 100, 2) if process else 0.0,
             "memory_usage_mb": round(process.rss / 1048576, 1) if process else 0.0,
             "cpu_usage_pct": round(process.cpu_utilization * 100, 2) if process else 0.0,
-            "websocket_connections": self._count("websockets", "active_total"),
+            "websocket_connections": self._websockets.active_total(),
         }
 
     def service_current(self) -> dict[str, Any]:
         """The snapshot of every worker that shares ``stats_dir``, merged (see workers.py)."""
-        directory = self.settings.stats_dir
+        directory = self.options.stats_dir
         if directory is None:
             raise LookupError("set OTELMETRICS_STATS_DIR to merge the workers' statistics")
         now = self._clock()
         states = workers.collect(directory, self._state(now), now)
-        merged = workers.merge(states, now, self.settings.window_seconds)
+        merged = workers.merge(states, now, self.options.window_seconds)
         view = WindowView(
             merged["requests"],
             merged["errors"],
@@ -272,11 +304,8 @@ class Stats:
 
     def _state(self, epoch: float) -> dict[str, Any]:
         """This worker's window, totals and gauges, for the other workers to merge."""
-        http = self._handle.http
-        window = http.window
-        assert window is not None
-        with http.requests.lock:
-            state = workers.window_state(window, self._monotonic(), epoch)
+        now = self._monotonic()
+        state = self._http.read_window(lambda window: workers.window_state(window, now, epoch))
         return {**state, "at": epoch, "pid": os.getpid(), "gauges": self._gauges()}
 
     def _resources(self) -> Sample | None:
@@ -290,19 +319,15 @@ class Stats:
         self._resources_ok = True
         return sample
 
-    def _count(self, component: str, method: str) -> int:
-        found = getattr(self._handle, component, None)
-        return int(getattr(found, method)()) if found is not None else 0
-
     def _components(self) -> dict[str, str]:
         def state(ok: bool) -> str:
             return "operational" if ok else "unavailable"
 
         return {
             "metrics_monitor": state(True),
-            "request_tracking": state(self._handle.http.window is not None),
+            "request_tracking": state(True),
             "resource_monitoring": state(self._resources_ok),
-            "websocket_tracking": state(getattr(self._handle, "websockets", None) is not None),
+            "websocket_tracking": state(True),
         }
 
 

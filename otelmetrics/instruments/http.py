@@ -8,13 +8,16 @@ method set, the status strings used for ``error.type`` and each series' attribut
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from time import perf_counter
+from typing import TypeVar
 
 from opentelemetry.trace import get_current_span
 
 from otelmetrics.core.store import Aggregator, InstrumentSpec, Key, Layout, SeriesTable
 from otelmetrics.core.window import RollingWindow
+
+T = TypeVar("T")
 
 # The semconv-advised bucket bounds for http.server.request.duration, in seconds.
 DURATION_BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
@@ -80,7 +83,13 @@ class HttpServerMetrics:
     """
 
     def __init__(
-        self, *, limit: int, layout: Layout = "explicit", excluded_urls: Sequence[str] = ()
+        self,
+        *,
+        limit: int,
+        layout: Layout = "explicit",
+        excluded_urls: Sequence[str] = (),
+        window: RollingWindow | None = None,
+        exemplars: bool = False,
     ) -> None:
         lock = threading.Lock()
         self.requests = SeriesTable(
@@ -91,8 +100,8 @@ class HttpServerMetrics:
             lock=lock,
         )
         self.active = SeriesTable((ACTIVE,), ACTIVE_ATTRIBUTES, limit=limit, lock=lock)
-        self.exemplars = False  # set when tracing is on: then record trace context too
-        self.window: RollingWindow | None = None  # the JSON API's rolling statistics
+        self.exemplars = exemplars  # tracing is on: record trace context too
+        self.window = window  # the JSON API's rolling statistics, fed under the requests lock
         # request key -> its duration/request/response aggregators and its active total
         self._series: dict[Key, tuple[Aggregator, ...]] = {}
         self.excluded_paths = frozenset(url for url in excluded_urls if not url.endswith("*"))
@@ -162,6 +171,18 @@ class HttpServerMetrics:
         finally:
             lock.release()
 
+    def read_window(self, read: Callable[[RollingWindow], T]) -> T:
+        """``read(window)`` under the lock the hot path feeds the window with.
+
+        Raises:
+            LookupError: The handle was built without a rolling window.
+        """
+        window = self.window
+        if window is None:
+            raise LookupError("this HttpServerMetrics keeps no rolling window")
+        with self.requests.lock:
+            return read(window)
+
     def _resolve(self, key: Key, method: str, scheme: str) -> tuple[Aggregator, ...]:
         """A request series and its active-requests total, in one tuple. Call with the lock."""
         series = (*self.requests.get(key), self.active.get((method, scheme))[0])
@@ -174,7 +195,7 @@ class HttpServerMetrics:
         self.requests.reset()
         self.active.reset()
         self._series = {}
-        self.active.lock = self.requests.lock  # the window, Stats' own, is reset by Stats
+        self.active.lock = self.requests.lock  # the window is reset by Stats, which reads it
 
 
 def current_trace() -> tuple[int, int] | None:

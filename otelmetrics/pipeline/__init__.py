@@ -1,1 +1,11 @@
-"""The composition root: the handle, configure(), readers, the Prometheus endpoint, tracing."""
+"""The composition root: the handle, configure(), readers, the Prometheus endpoint, tracing.
+
+The public faces (``otelmetrics``, ``otelmetrics.flask``, ``otelmetrics.fastapi``, …) import
+from here; nothing below the pipeline does.
+"""
+
+from otelmetrics.pipeline.default import configure, default_handle, observable_gauge
+from otelmetrics.pipeline.handle import MetricsHandle
+from otelmetrics.pipeline.resource import VERSION
+
+__all__ = ["VERSION", "MetricsHandle", "configure", "default_handle", "observable_gauge"]

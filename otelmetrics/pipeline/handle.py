@@ -1,98 +1,172 @@
-"""configure(): resource + readers + lean store -> one MeterProvider, behind a handle.
+"""MetricsHandle: one configured pipeline, and the composition root of every component.
 
-Usage::
+The handle builds each shared piece once and passes plain arguments down (the rolling window to
+the HTTP instruments and the statistics, the meter to the gauges, a latency callback to the
+trading facade); no component receives the handle. Usage::
 
     import otelmetrics
     handle = otelmetrics.configure(service_name="orders-api")
-    ...
+    handle.trading.order_placed("BTC-USD", "buy")
     handle.shutdown()   # bounded, even when the collector is unreachable
-
-``instrument(app)`` without ``configure()`` configures from the environment on first use, in the
-process that serves requests (after a gunicorn fork), via :func:`default_handle`.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import platform
-import socket
-import sys
 import threading
 import uuid
 import weakref
 from collections.abc import Sequence
-from importlib.metadata import version
 from time import time_ns
-from typing import Any, Protocol
+from typing import Protocol
 
-from opentelemetry import metrics
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader
-from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from prometheus_client import CollectorRegistry
 
 from otelmetrics.core.producer import LeanProducer, attach
-from otelmetrics.core.store import SeriesTable
+from otelmetrics.core.store import Layout, SeriesTable
+from otelmetrics.core.window import RollingWindow
 from otelmetrics.insights import operations
 from otelmetrics.insights.feed import FeedLatency
 from otelmetrics.insights.snapshots import SnapshotLog
-from otelmetrics.insights.stats import Stats
-from otelmetrics.instruments import gauges, process
+from otelmetrics.insights.stats import Stats, StatsOptions
+from otelmetrics.instruments import process
 from otelmetrics.instruments.events import Events
 from otelmetrics.instruments.http import HttpServerMetrics
 from otelmetrics.instruments.performance import Performance
+from otelmetrics.instruments.trading.core import TradingOptions
 from otelmetrics.instruments.trading.metrics import TradingMetrics
 from otelmetrics.instruments.users import ActiveUsers
 from otelmetrics.instruments.websockets import WebsocketMetrics
-from otelmetrics.pipeline import prometheus, readers, tracing
+from otelmetrics.pipeline import prometheus, readers
+from otelmetrics.pipeline.resource import SCOPE_NAME, VERSION, build_resource, instance_id
 from otelmetrics.settings import Settings
 
-__all__ = ["MetricsHandle", "configure", "default_handle"]
+__all__ = ["Component", "MetricsHandle", "histogram_layout", "stats_options", "trading_options"]
 
 _logger = logging.getLogger(__name__)
-SCOPE_NAME = "otelmetrics"
-VERSION = version("otelmetrics")
+
+
+class Component(Protocol):
+    """Lean tables that a handle exports, reset when a worker forks."""
+
+    @property
+    def tables(self) -> Sequence[SeriesTable]: ...
+
+    def reset(self) -> None: ...
 
 
 class MetricsHandle:
-    """One configured pipeline: a MeterProvider, its readers and the lean store.
+    """One configured pipeline: a MeterProvider, its readers, the lean store and the components.
 
     Attributes:
         settings: The validated settings it was built from.
         meter_provider: The SDK MeterProvider (use it for your own instruments).
         http: The HTTP server metrics the framework adapters record into.
-        websockets: Websocket connections and messages (:mod:`otelmetrics.instruments.websockets`).
-        users: The active users behind ``app.users.active`` (:mod:`otelmetrics.instruments.users`).
-        events: Errors and security events (:mod:`otelmetrics.instruments.events`).
-        feed_latency: Rolling feed-latency percentiles per pair (:mod:`otelmetrics.insights.feed`).
-        performance: The ``/performance`` sampler (:mod:`otelmetrics.instruments.performance`).
-        snapshots: The CSV snapshot log behind ``POST /snapshot`` and the periodic snapshots
-            (:mod:`otelmetrics.insights.snapshots`).
-        trading: The trading facade an engine calls (:mod:`otelmetrics.trading`).
+        websockets: Websocket connections and messages.
+        users: The active users behind ``app.users.active``.
+        events: Errors and security events.
+        feed_latency: Rolling feed-latency percentiles per pair.
+        performance: The ``/performance`` sampler.
+        stats: The rolling statistics behind the JSON API.
+        snapshots: The CSV snapshot log behind ``POST /snapshot`` and the periodic snapshots.
+        trading: The trading facade an engine calls.
         prometheus_registry: The registry ``/metrics`` renders, or None without Prometheus.
         resource: The resource every export carries (a forked worker gets its own).
     """
 
     def __init__(self, settings: Settings, extra_readers: Sequence[MetricReader] = ()) -> None:
         self.settings = settings
-        self.instance_id = _instance_id(settings)
+        self.instance_id = instance_id(settings)
         self.start_ns = time_ns()
+        self.resource = build_resource(settings, self.instance_id)
+        layout = histogram_layout(settings)
         self.http = HttpServerMetrics(
             limit=settings.cardinality_limit,
-            layout=_layout(settings),
+            layout=layout,
             excluded_urls=settings.resolved_excluded_urls,
+            window=RollingWindow(settings.window_seconds),
+            exemplars=settings.traces_exporter != "none" and not settings.sdk_disabled,
         )
-        self.http.exemplars = settings.traces_exporter != "none" and not settings.sdk_disabled
-        self.prometheus_registry: CollectorRegistry | None = None
-        self.resource = build_resource(settings, self.instance_id)
-        self._producers: list[LeanProducer] = []
         self._components: list[Component] = [self.http]
-        reader_list = self._build_readers(extra_readers)
-        self.meter_provider = MeterProvider(metric_readers=reader_list, resource=self.resource)
+        self._producers: list[LeanProducer] = []
+        self.prometheus_registry: CollectorRegistry | None = None
+        self.meter_provider = self._build_provider(extra_readers)
+        self.meter = self.meter_provider.get_meter(SCOPE_NAME, VERSION)
+        self._build_components(layout)
+        self.prometheus_server = prometheus.serve(settings, self.prometheus_registry)
+        _LIVE.add(self)
+        if settings.snapshot_interval > 0 and not settings.sdk_disabled:
+            self.snapshots.start()  # stopped by shutdown()
+
+    def _build_components(self, layout: Layout) -> None:
+        settings, live = self.settings, not self.settings.sdk_disabled
+        if settings.process_metrics and live:
+            process.register(
+                self.meter, system=settings.system_metrics, limit=settings.cardinality_limit
+            )
+        self.websockets = WebsocketMetrics(limit=settings.cardinality_limit, layout=layout)
+        self.users = ActiveUsers(
+            timeout=settings.user_timeout_seconds, max_users=settings.max_users
+        )
+        if live:
+            self.users.register(self.meter, limit=settings.cardinality_limit)
+        self.stats = Stats(
+            http=self.http,
+            users=self.users,
+            websockets=self.websockets,
+            options=stats_options(settings),
+            start=live,
+        )
+        self.events = Events(limit=settings.cardinality_limit)
+        self.feed_latency = FeedLatency(
+            pairs=settings.feed_pairs,
+            seconds=settings.window_seconds,
+            max_series=settings.symbol_limit,
+        )
+        self.performance = Performance()
+        self.trading = TradingMetrics(
+            self.meter, trading_options(settings), on_feed_latency=self.feed_latency.add
+        )
+        self.snapshots = SnapshotLog.from_settings(
+            settings, provider=lambda: operations.snapshot_row(self)
+        )
+        components: tuple[Component, ...] = (
+            self.websockets,
+            self.users,
+            self.stats,
+            self.events,
+            self.feed_latency,
+            self.trading,
+            self.snapshots,  # its periodic thread restarts in a forked worker
+        )
+        for component in components:
+            self.add_component(component)
+
+    def add_component(self, component: Component) -> None:
+        """Export a domain component's lean tables and reset it after a fork."""
+        self._components.append(component)
+
+    def scrape(
+        self, client: str | None, authorization: str | None, accept: str | None
+    ) -> tuple[int, bytes, str]:
+        """(status, body, content type) of a ``/metrics`` scrape by ``client``."""
+        return prometheus.scrape(
+            self.settings, self.prometheus_registry, client, authorization, accept
+        )
+
+    def _tables(self) -> list[SeriesTable]:
+        return [table for component in self._components for table in component.tables]
+
+    def _build_provider(self, extra: Sequence[MetricReader]) -> MeterProvider:
+        """The SDK provider over every reader, each fed the lean tables by its own producer."""
+        built = self._build_readers(extra)
+        provider = MeterProvider(metric_readers=[r for r, _ in built], resource=self.resource)
         scope = InstrumentationScope(SCOPE_NAME, VERSION)
-        for reader, (delta, exponential) in zip(reader_list, self._reader_modes, strict=True):
+        for reader, (delta, exponential) in built:
             producer = LeanProducer(
                 self._tables,
                 scope=scope,
@@ -102,71 +176,27 @@ class MetricsHandle:
             )
             attach(reader, producer, lambda: self.resource)
             self._producers.append(producer)
-        self.meter = self.meter_provider.get_meter(SCOPE_NAME, VERSION)
-        if settings.process_metrics and not settings.sdk_disabled:
-            process.register(
-                self.meter, system=settings.system_metrics, limit=settings.cardinality_limit
-            )
-        gauges.register_pending(self)
-        self.websockets = WebsocketMetrics(
-            limit=settings.cardinality_limit, layout=_layout(settings)
-        )
-        self.add_component(self.websockets)
-        self.users = ActiveUsers(
-            timeout=settings.user_timeout_seconds, max_users=settings.max_users
-        )
-        self.add_component(self.users)
-        if not settings.sdk_disabled:
-            self.users.register(self.meter, limit=settings.cardinality_limit)
-        self.stats = Stats(self, start=not settings.sdk_disabled)
-        self.add_component(self.stats)
-        self.events = Events(limit=settings.cardinality_limit)
-        self.add_component(self.events)
-        self.feed_latency = FeedLatency(
-            pairs=settings.feed_pairs,
-            seconds=settings.window_seconds,
-            max_series=settings.symbol_limit,
-        )
-        self.add_component(self.feed_latency)
-        self.performance = Performance()
-        self.trading = TradingMetrics(self)
-        self.add_component(self.trading)
-        self.snapshots = SnapshotLog.from_settings(
-            settings, provider=lambda: operations.snapshot_row(self)
-        )
-        self.add_component(self.snapshots)  # its periodic thread restarts in a forked worker
-        self.prometheus_server = prometheus.serve(self)
-        _LIVE.add(self)
-        if settings.snapshot_interval > 0 and not settings.sdk_disabled:
-            self.snapshots.start()  # stopped by shutdown()
+        return provider
 
-    def add_component(self, component: Component) -> None:
-        """Export a domain component's lean tables and reset it after a fork."""
-        self._components.append(component)
-
-    def _tables(self) -> list[SeriesTable]:
-        return [table for component in self._components for table in component.tables]
-
-    def _build_readers(self, extra: Sequence[MetricReader]) -> list[MetricReader]:
-        built: list[MetricReader] = []
-        modes: list[tuple[bool, bool]] = []
-        otlp_delta = self.settings.temporality != "cumulative"
-        otlp_exp = _layout(self.settings) != "explicit"
+    def _build_readers(
+        self, extra: Sequence[MetricReader]
+    ) -> list[tuple[MetricReader, tuple[bool, bool]]]:
+        """Each reader with its (delta, exponential) modes."""
+        built: list[tuple[MetricReader, tuple[bool, bool]]] = []
+        otlp_modes = (
+            self.settings.temporality != "cumulative",
+            histogram_layout(self.settings) != "explicit",
+        )
         for name in self.settings.resolved_exporters:
             if name == "prometheus":
                 reader, self.prometheus_registry = readers.prometheus_reader()
-                built.append(reader)
-                modes.append((False, False))
+                built.append((reader, (False, False)))
             elif name == "otlp":
-                built.append(readers.periodic(readers.otlp_exporter(self.settings), self.settings))
-                modes.append((otlp_delta, otlp_exp))
+                otlp = readers.periodic(readers.otlp_exporter(self.settings), self.settings)
+                built.append((otlp, otlp_modes))
             elif name == "console":
-                built.append(readers.console_reader(self.settings))
-                modes.append((False, False))
-        for reader in extra:
-            built.append(reader)
-            modes.append((False, False))
-        self._reader_modes = modes
+                built.append((readers.console_reader(self.settings), (False, False)))
+        built.extend((reader, (False, False)) for reader in extra)
         return built
 
     def shutdown(self, timeout: float | None = None) -> bool:
@@ -204,7 +234,7 @@ class MetricsHandle:
 
     def _after_fork_in_child(self) -> None:
         """A forked worker is a new instance: new id, series from zero, same provider."""
-        self.instance_id = str(uuid.uuid4())
+        self.instance_id = str(uuid.uuid4())  # never the parent's, even when configured
         self.resource = build_resource(self.settings, self.instance_id)
         self.start_ns = time_ns()
         for component in self._components:
@@ -213,111 +243,40 @@ class MetricsHandle:
             producer.reset(self.start_ns)
 
 
-def build_resource(settings: Settings, instance_id: str) -> Resource:
-    """service.*, deployment, host, process and telemetry.sdk attributes (no env reads here)."""
-    attributes: dict[str, Any] = {
-        "telemetry.sdk.language": "python",
-        "telemetry.sdk.name": "opentelemetry",
-        "telemetry.sdk.version": version("opentelemetry-sdk"),
-        "telemetry.distro.name": SCOPE_NAME,
-        "telemetry.distro.version": VERSION,
-        "service.name": "unknown_service:python",
-        "host.name": socket.gethostname(),
-        "host.arch": platform.machine(),
-        "os.type": sys.platform,
-        "process.pid": os.getpid(),
-        "process.runtime.name": sys.implementation.name,
-        "process.runtime.version": platform.python_version(),
-        "process.executable.name": os.path.basename(sys.executable),
-    }
-    attributes.update(settings.resource_attributes)
-    for key, value in (
-        ("service.name", settings.service_name),
-        ("service.version", settings.service_version),
-        ("deployment.environment.name", settings.environment),
-    ):
-        if value:
-            attributes[key] = value
-    attributes["service.instance.id"] = instance_id
-    return Resource(attributes)
-
-
-def _instance_id(settings: Settings) -> str:
-    return settings.resource_attributes.get("service.instance.id") or str(uuid.uuid4())
-
-
-def _layout(settings: Settings) -> Any:
+def histogram_layout(settings: Settings) -> Layout:
+    """Which histogram buckets the lean tables keep: explicit, exponential, or both."""
     if settings.histogram_aggregation != "base2_exponential_bucket_histogram":
         return "explicit"
     return "both" if "prometheus" in settings.resolved_exporters else "exponential"
 
 
-class Component(Protocol):
-    """Lean tables that a handle exports, reset when a worker forks."""
+def stats_options(settings: Settings) -> StatsOptions:
+    """The settings the rolling statistics read."""
+    return StatsOptions(
+        window_seconds=settings.window_seconds,
+        history_minutes=settings.history_minutes,
+        user_timeout_seconds=settings.user_timeout_seconds,
+        thresholds=settings.thresholds,
+        stats_dir=settings.stats_dir,
+    )
 
-    @property
-    def tables(self) -> Sequence[SeriesTable]: ...
 
-    def reset(self) -> None: ...
+def trading_options(settings: Settings) -> TradingOptions:
+    """The settings the trading facade reads."""
+    return TradingOptions(
+        strict=settings.resolved_strict,
+        currency=settings.currency,
+        timezone=settings.timezone,
+        window_seconds=settings.window_seconds,
+        symbols=settings.symbols,
+        venues=settings.venues,
+        symbol_limit=settings.symbol_limit,
+        cardinality_limit=settings.cardinality_limit,
+        layout=histogram_layout(settings),
+    )
 
 
 _LIVE: weakref.WeakSet[MetricsHandle] = weakref.WeakSet()
-_default: MetricsHandle | None = None
-_default_lock = threading.Lock()
-
-
-def configure(
-    *,
-    metric_readers: Sequence[MetricReader] = (),
-    set_global: bool = True,
-    **options: Any,
-) -> MetricsHandle:
-    """Build one MeterProvider from keyword options, then ``OTEL_*`` env, then defaults.
-
-    Args:
-        metric_readers: Extra SDK readers (an ``InMemoryMetricReader`` in tests); they receive
-            the lean HTTP series too.
-        set_global: Make this the handle ``instrument(app)`` uses by default and, if none is
-            set yet, the OpenTelemetry global MeterProvider.
-        **options: Any :class:`~otelmetrics.settings.Settings` field, e.g. ``service_name``,
-            ``otlp_endpoint``, ``exporters=("otlp", "prometheus")``, ``export_interval`` (s).
-
-    Returns:
-        The handle; call ``handle.shutdown()`` at exit (it is bounded).
-
-    Raises:
-        ValueError: A setting is invalid; the message names it and says the fix.
-    """
-    settings = Settings.from_env(**options)
-    if settings.sdk_disabled:
-        _logger.info("OTEL_SDK_DISABLED is true: otelmetrics records and exports nothing")
-    handle = MetricsHandle(settings, metric_readers)
-    tracing.configure(settings, handle.resource)
-    if set_global:
-        _set_default(handle)
-    return handle
-
-
-def _set_default(handle: MetricsHandle) -> None:
-    global _default
-    previous, _default = _default, handle
-    if previous is not None and previous is not handle:
-        _logger.info("otelmetrics.configure() called again: the previous handle is shut down")
-        previous.shutdown()
-    if not isinstance(metrics.get_meter_provider(), MeterProvider):
-        metrics.set_meter_provider(handle.meter_provider)
-
-
-def default_handle() -> MetricsHandle:
-    """The handle set by ``configure()``, configuring from the environment on first use."""
-    handle = _default
-    if handle is not None:
-        return handle
-    with _default_lock:
-        if _default is None:
-            configure()
-        assert _default is not None
-        return _default
 
 
 def _after_fork_in_child() -> None:

@@ -13,15 +13,13 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
 from otelmetrics.settings import Settings
-
-if TYPE_CHECKING:
-    from otelmetrics.pipeline.handle import MetricsHandle
 
 _logger = logging.getLogger(__name__)
 
@@ -51,29 +49,34 @@ def _is_loopback(client: str | None) -> bool:
         return False
 
 
-def render(handle: MetricsHandle, accept: str | None) -> tuple[int, bytes, str]:
+def render(registry: CollectorRegistry | None, accept: str | None) -> tuple[int, bytes, str]:
     """(status, body, content type) for a scrape; OpenMetrics when the scraper asks for it."""
-    if handle.prometheus_registry is None:
+    if registry is None:
         return (*NOT_ENABLED, "text/plain; charset=utf-8")
     encode, content_type = choose_encoder(accept or "")
-    return 200, encode(handle.prometheus_registry), content_type
+    return 200, encode(registry), content_type
 
 
 def scrape(
-    handle: MetricsHandle, client: str | None, authorization: str | None, accept: str | None
+    settings: Settings,
+    registry: CollectorRegistry | None,
+    client: str | None,
+    authorization: str | None,
+    accept: str | None,
 ) -> tuple[int, bytes, str]:
     """Access check, then :func:`render`; what both framework adapters serve."""
-    if not allowed(handle.settings, client, authorization):
+    if not allowed(settings, client, authorization):
         return (*UNAUTHORIZED, "text/plain; charset=utf-8")
-    return render(handle, accept)
+    return render(registry, accept)
 
 
-def wsgi_app(handle: MetricsHandle) -> Callable[..., Iterable[bytes]]:
+def wsgi_app(settings: Settings, registry: CollectorRegistry) -> Callable[..., Iterable[bytes]]:
     """A WSGI app that serves the scrape on any path (used for the own-port server)."""
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         status, body, content_type = scrape(
-            handle,
+            settings,
+            registry,
             environ.get("REMOTE_ADDR"),
             environ.get("HTTP_AUTHORIZATION"),
             environ.get("HTTP_ACCEPT"),
@@ -94,19 +97,19 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
-def serve(handle: MetricsHandle) -> WSGIServer | None:
-    """Serve ``/metrics`` on OTEL_EXPORTER_PROMETHEUS_HOST:PORT in a daemon thread.
+def serve(settings: Settings, registry: CollectorRegistry | None) -> WSGIServer | None:
+    """Serve ``registry`` on OTEL_EXPORTER_PROMETHEUS_HOST:PORT in a daemon thread.
 
-    A port already in use (another worker got it first) is logged, never raised.
+    Nothing without a port or a registry. A port already in use (another worker got it first)
+    is logged, never raised.
     """
-    settings = handle.settings
-    if settings.prometheus_port is None or handle.prometheus_registry is None:
+    if settings.prometheus_port is None or registry is None:
         return None
     try:
         server = make_server(
             settings.prometheus_host,
             settings.prometheus_port,
-            wsgi_app(handle),
+            wsgi_app(settings, registry),
             _ThreadingServer,
             handler_class=_QuietHandler,
         )

@@ -19,9 +19,9 @@ from flask import Flask
 from starlette.testclient import TestClient
 from werkzeug.serving import make_server
 
+from otelmetrics import MetricsHandle
 from otelmetrics.fastapi import instrument_app
 from otelmetrics.flask import OtelMetrics
-from otelmetrics.pipeline.handle import MetricsHandle
 from otelmetrics.settings import DEFAULT_THRESHOLDS
 
 FRAMEWORKS = ("flask", "fastapi")

@@ -21,6 +21,7 @@ import pytest
 import otelmetrics
 from otelmetrics.api.downloads import FIELDS
 from otelmetrics.insights.stats import Stats
+from tests.builders import make_stats
 from tests.clock import Clock
 from tests.integration.api_apps import (
     ApiClient,
@@ -51,7 +52,7 @@ ADMIN_ONLY = [("POST", "reset"), ("GET", "users")]
 def injected_stats(handle, clock, monotonic=time.perf_counter):
     """Replace the handle's statistics with ones on injected clocks (no sampling thread)."""
     handle.stats.stop()
-    handle.stats = Stats(handle, clock=clock, monotonic=monotonic, start=False)
+    handle.stats = make_stats(handle, clock=clock, monotonic=monotonic, start=False)
     return handle.stats
 
 

@@ -67,7 +67,7 @@ def test_user_gauge_is_registered_safe_and_capped(metrics, caplog):
 def test_gauge_declared_before_configure_joins_the_next_handle():
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-    from otelmetrics.instruments import gauges
+    from otelmetrics.pipeline import default
 
     otelmetrics.observable_gauge("early.gauge", lambda options: [Observation(7)])
     try:
@@ -83,7 +83,7 @@ def test_gauge_declared_before_configure_joins_the_next_handle():
         ]
         handle.shutdown()
     finally:
-        gauges._PENDING.clear()
+        default._PENDING.clear()
     assert "early.gauge" in names
 
 

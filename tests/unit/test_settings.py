@@ -152,3 +152,13 @@ def test_a_partial_mapping_keeps_the_other_defaults():
 def test_unknown_mapping_keys_given_as_kwargs_fail_with_the_valid_ones():
     with pytest.raises(ValueError, match=r"use keys of \['export', 'read'"):
         Settings.from_env({}, api_rate_limits={"write": 1})
+
+
+def test_the_settings_face_re_exports_sorted_names():
+    import otelmetrics.config_file
+    import otelmetrics.settings
+
+    names = otelmetrics.settings.__all__
+    assert names == sorted(names)
+    assert all(hasattr(otelmetrics.settings, name) for name in names)
+    assert otelmetrics.config_file.__all__ == ["load"]

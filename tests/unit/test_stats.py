@@ -8,7 +8,8 @@ from dataclasses import replace
 
 import pytest
 
-from otelmetrics.insights.stats import STATISTICS, Stats
+from otelmetrics.insights.stats import STATISTICS
+from tests.builders import make_stats
 from tests.clock import Clock
 
 SEED_FIELDS = {
@@ -36,11 +37,11 @@ def clock():
 @pytest.fixture
 def stats(metrics, clock):
     metrics.handle.stats.stop()  # the handle's own sampler thread would share its locks
-    return Stats(metrics.handle, clock=clock, monotonic=clock, start=False)
+    return make_stats(metrics.handle, clock=clock, monotonic=clock, start=False)
 
 
 def record(stats, clock, count, *, seconds=0.02, status=200):
-    window = stats._handle.http.window
+    window = stats._http.window
     for _ in range(count):
         window.add(seconds, status, clock.now)
 
@@ -79,7 +80,7 @@ def test_statistics_totals_and_configuration(stats, clock):
 
 def test_history_keeps_one_snapshot_per_minute_up_to_the_limit(metrics, clock):
     metrics.handle.settings = replace(metrics.handle.settings, history_minutes=3)
-    stats = Stats(metrics.handle, clock=clock, monotonic=clock, start=False)
+    stats = make_stats(metrics.handle, clock=clock, monotonic=clock, start=False)
     for _ in range(5 * 12):  # five minutes of 5-second ticks
         stats.tick()
         clock.now += 5

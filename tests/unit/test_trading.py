@@ -16,7 +16,7 @@ import otelmetrics
 from otelmetrics import trading
 from otelmetrics.instruments.trading import core as trading_core
 from otelmetrics.instruments.trading.tables import LATENCY_BOUNDS, PNL_BOUNDS
-from otelmetrics.pipeline import handle as setup
+from otelmetrics.pipeline import default as pipeline_default
 from tests.clock import Clock
 from tests.conftest import Metrics
 
@@ -617,7 +617,7 @@ def test_reset_after_a_fork_does_not_wait_for_a_lock_held_in_the_parent(metrics,
 
 
 def test_get_returns_the_configured_handles_facade(metrics, monkeypatch):
-    monkeypatch.setattr(setup, "_default", metrics.handle)
+    monkeypatch.setattr(pipeline_default, "_default", metrics.handle)
     assert trading.get() is metrics.handle.trading
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from otelmetrics.core.window import RollingWindow, Sketch
 from otelmetrics.insights import workers
+from tests.builders import make_stats
 
 
 def state(window, now, epoch, **gauges):
@@ -109,7 +110,8 @@ def test_the_service_scope_through_the_api_with_one_worker(metrics, tmp_path):
     metrics.handle.settings = replace(
         metrics.handle.settings, api_public=True, stats_dir=str(tmp_path)
     )
-    metrics.handle.stats.settings = metrics.handle.settings
+    metrics.handle.stats.stop()
+    metrics.handle.stats = make_stats(metrics.handle, start=False)
     app = Flask("scopes")
     app.add_url_rule("/ok", "ok", lambda: "ok")
     otelmetrics.instrument(app, handle=metrics.handle)

@@ -15,17 +15,17 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from math import inf
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
+from opentelemetry.metrics import Meter
+
 from otelmetrics.core.bounded import BoundedValues
-from otelmetrics.core.store import Key
+from otelmetrics.core.store import Key, Layout
 from otelmetrics.instruments.trading.state import TradingState
 from otelmetrics.instruments.trading.tables import Tables, make_tables, register_gauges
-
-if TYPE_CHECKING:
-    from otelmetrics.pipeline.handle import MetricsHandle
 
 _logger = logging.getLogger("otelmetrics.trading")  # the public module users know
 
@@ -44,25 +44,52 @@ class Labels(NamedTuple):
     events: BoundedValues
 
 
+@dataclass(frozen=True)
+class TradingOptions:
+    """What the trading facade needs of the settings (the same names as there)."""
+
+    strict: bool = False
+    currency: str = "USD"
+    timezone: str = "UTC"
+    window_seconds: float = 300.0
+    symbols: tuple[str, ...] | None = None
+    venues: tuple[str, ...] | None = None
+    symbol_limit: int = 100
+    cardinality_limit: int = 2000
+    layout: Layout = "explicit"
+
+
 class TradingCore:
-    """Construction, invalid-call handling, snapshot and reset of the trading facade."""
+    """Construction, invalid-call handling, snapshot and reset of the trading facade.
 
-    def __init__(self, handle: MetricsHandle, *, clock: Callable[[], float] = time.time) -> None:
-        from otelmetrics.pipeline.handle import _layout
+    Args:
+        meter: Where the observable gauges (P&L, positions, win rate, breakers) register.
+        options: Strictness, currency, day boundary, window and label bounds.
+        on_feed_latency: Receives ``(venue, pair, seconds)`` of each valid feed latency (the
+            rolling percentiles of the SSE feed event), or None.
+        clock: Wall clock in epoch seconds; tests inject one.
+    """
 
-        settings = handle.settings
-        self.strict = settings.resolved_strict
+    def __init__(
+        self,
+        meter: Meter,
+        options: TradingOptions,
+        *,
+        on_feed_latency: Callable[[str, str, float], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.strict = options.strict
         self.clock = clock
-        self.currency = settings.currency
-        self._zone = ZoneInfo(settings.timezone)
-        self._window_seconds = settings.window_seconds
+        self.currency = options.currency
+        self._zone = ZoneInfo(options.timezone)
+        self._window_seconds = options.window_seconds
         self._pid = os.getpid()
         self._lock = threading.Lock()
-        money = "{" + settings.currency + "}"
+        money = "{" + options.currency + "}"
         self._tables = make_tables(
-            money, limit=settings.cardinality_limit, layout=_layout(settings), lock=self._lock
+            money, limit=options.cardinality_limit, layout=options.layout, lock=self._lock
         )
-        self._labels = make_labels(settings.symbols, settings.venues, settings.symbol_limit)
+        self._labels = make_labels(options.symbols, options.venues, options.symbol_limit)
         self._state = TradingState(self._zone, self._window_seconds)
         self._order_cache: dict[Key, Any] = {}
         self._order_keys: dict[Key, Key] = {}
@@ -70,18 +97,13 @@ class TradingCore:
         self._feed_cache: dict[Key, Any] = {}
         self._trade_cache: dict[Key, Any] = {}
         self._warned: set[str] = set()
-        # The rolling feed-latency percentiles (/sse/metrics' kraken_metrics): feed_message
-        # hands each validated latency to handle.feed_latency.add.
-        feed_latency = getattr(handle, "feed_latency", None)
-        self._feed_hook: Callable[[str, str, float], None] | None = (
-            None if feed_latency is None else feed_latency.add
-        )
+        self._feed_hook = on_feed_latency
         register_gauges(
-            handle.meter,
+            meter,
             lambda: (self._lock, self._state),
             lambda: self.clock(),
             money_unit=money,
-            limit=settings.cardinality_limit,
+            limit=options.cardinality_limit,
         )
 
     @property

@@ -1,0 +1,160 @@
+"""configure() and the one default handle: what ``instrument(app)`` and ``trading.get()`` use.
+
+This module owns the global, as ``opentelemetry.metrics`` owns the global MeterProvider: nothing
+below the pipeline reads it. A gauge declared before any ``configure()`` waits here and joins
+every handle configured later (the proxy for calls made before setup)::
+
+    otelmetrics.observable_gauge("orders.open", open_orders, unit="{order}")  # before setup
+    handle = otelmetrics.configure(service_name="orders-api")                 # registers it
+
+``instrument(app)`` without ``configure()`` configures from the environment on first use, in the
+process that serves requests (after a gunicorn fork), via :func:`default_handle`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry import metrics
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricReader
+
+from otelmetrics.instruments import gauges
+from otelmetrics.pipeline import tracing
+from otelmetrics.pipeline.handle import MetricsHandle
+from otelmetrics.pipeline.resource import SCOPE_NAME
+from otelmetrics.settings import Settings
+
+__all__ = ["configure", "default_handle", "observable_gauge"]
+
+_logger = logging.getLogger(__name__)
+
+_default: MetricsHandle | None = None
+_default_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class _GaugeSpec:
+    name: str
+    callback: gauges.Callback
+    unit: str
+    description: str
+
+
+_PENDING: list[_GaugeSpec] = []
+
+
+def configure(
+    *,
+    metric_readers: Sequence[MetricReader] = (),
+    set_global: bool = True,
+    **options: Any,
+) -> MetricsHandle:
+    """Build one MeterProvider from keyword options, then ``OTEL_*`` env, then defaults.
+
+    Args:
+        metric_readers: Extra SDK readers (an ``InMemoryMetricReader`` in tests); they receive
+            the lean HTTP series too.
+        set_global: Make this the handle ``instrument(app)`` uses by default and, if none is
+            set yet, the OpenTelemetry global MeterProvider.
+        **options: Any :class:`~otelmetrics.settings.Settings` field, e.g. ``service_name``,
+            ``otlp_endpoint``, ``exporters=("otlp", "prometheus")``, ``export_interval`` (s).
+
+    Returns:
+        The handle; call ``handle.shutdown()`` at exit (it is bounded).
+
+    Raises:
+        ValueError: A setting is invalid; the message names it and says the fix.
+    """
+    settings = Settings.from_env(**options)
+    if settings.sdk_disabled:
+        _logger.info("OTEL_SDK_DISABLED is true: otelmetrics records and exports nothing")
+    handle = MetricsHandle(settings, metric_readers)
+    for spec in _PENDING:
+        _register(handle, spec)
+    tracing.configure(settings, handle.resource)
+    if set_global:
+        _set_default(handle)
+    return handle
+
+
+def _set_default(handle: MetricsHandle) -> None:
+    global _default
+    previous, _default = _default, handle
+    if previous is not None and previous is not handle:
+        _logger.info("otelmetrics.configure() called again: the previous handle is shut down")
+        previous.shutdown()
+    if not isinstance(metrics.get_meter_provider(), MeterProvider):
+        metrics.set_meter_provider(handle.meter_provider)
+
+
+def default_handle() -> MetricsHandle:
+    """The handle set by ``configure()``, configuring from the environment on first use."""
+    handle = _default
+    if handle is not None:
+        return handle
+    with _default_lock:
+        if _default is None:
+            configure()
+        assert _default is not None
+        return _default
+
+
+def observable_gauge(
+    name: str,
+    callback: gauges.Callback,
+    *,
+    unit: str = "1",
+    description: str = "",
+    handle: MetricsHandle | None = None,
+) -> None:
+    """Register ``callback`` as an observable gauge.
+
+    A gauge callback takes ``CallbackOptions`` and yields ``Observation``s; keep it fast and
+    free of side effects (read a value your app already keeps)::
+
+        from opentelemetry.metrics import Observation
+
+        def open_orders(options):
+            yield Observation(len(book.open_orders), {"venue": "kraken"})
+
+        otelmetrics.observable_gauge("orders.open", open_orders, unit="{order}")
+
+    A callback that raises is logged once (then at debug level) and reports nothing for that
+    collection; the other gauges still report. Distinct attribute sets beyond the cardinality
+    limit fold into one ``otel.metric.overflow=true`` observation.
+
+    Args:
+        name: Dotted OTel metric name, e.g. ``trading.positions.open``.
+        callback: ``callback(options)`` yielding ``Observation(value, attributes)``.
+        unit: UCUM unit (``1``, ``s``, ``By``, ``{order}``).
+        description: One sentence for the metric's HELP text.
+        handle: The handle to register on; default: the configured one, or every handle
+            configured later when none exists yet.
+
+    Raises:
+        ValueError: The name is empty or the callback is not callable.
+    """
+    if not name or not callable(callback):
+        raise ValueError(f"observable_gauge needs a metric name and a callable, got {name!r}")
+    spec = _GaugeSpec(name, callback, unit, description)
+    target = handle or _default
+    if target is None:
+        _PENDING.append(spec)
+    else:
+        _register(target, spec)
+
+
+def _register(handle: MetricsHandle, spec: _GaugeSpec) -> None:
+    gauges.register(
+        handle.meter_provider.get_meter(SCOPE_NAME),
+        spec.name,
+        spec.callback,
+        spec.unit,
+        spec.description,
+        limit=handle.settings.cardinality_limit,
+    )
