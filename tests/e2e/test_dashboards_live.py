@@ -25,7 +25,7 @@ from tests.e2e.harness import (
     start_prometheus,
 )
 from tests.e2e.trading_demo import Demo, start_demo
-from tools.rules import names
+from tools import names
 from tools.rules.catalog import GROUPS
 
 SERVICE = "live-dashboards"
@@ -112,7 +112,7 @@ def test_every_series_name_the_rules_and_dashboards_read_is_in_prometheus(
         present = set(prometheus.api("label/__name__/values"))
         assert not wanted - present, f"missing: {sorted(wanted - present)}"
 
-    poll_until(all_present, "every name of tools/rules/names.py in Prometheus", timeout=90)
+    poll_until(all_present, "every name of tools/names.py in Prometheus", timeout=90)
 
 
 @pytest.mark.parametrize(("where", "expr"), panel_queries(), ids=[q[0] for q in panel_queries()])

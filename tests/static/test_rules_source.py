@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from tests.e2e.harness import REPO, Binaries
-from tools import render
-from tools.rules import http, names, trading
+from tools import names, render
+from tools.rules import crypto_bot, slo
 from tools.rules.catalog import GROUPS, alerts
 from tools.rules.model import Profile
 from tools.rules.profiles import FAST
@@ -39,7 +39,8 @@ ISSUE_ALERTS = {
     "sending queue above 80 %": "OtelCollectorExporterQueueNearlyFull",
     "memory limiter refusing": "OtelCollectorMemoryLimiterRefusing",
 }
-SEED_003 = {
+# The names the crypto-ai-bot's dashboards read (its metrics publisher's contract).
+CRYPTO_AI_BOT = {
     "kraken_ws_latency_p50_ms",
     "kraken_ws_latency_p95_ms",
     "kraken_ws_latency_p99_ms",
@@ -92,16 +93,16 @@ def test_the_readme_sections_are_between_markers_and_list_every_alert() -> None:
 def test_no_recording_rule_writes_a_name_an_instrument_exports() -> None:
     written = {rule.record for rule in RECORDINGS}
     assert not written & names.EXPORTED
-    # Seed 003's breaker names are what our instruments render: exported, never recorded.
+    # The crypto-ai-bot's breaker names are what our instruments render: exported, never recorded.
     assert {"circuit_breaker_state", "circuit_breaker_trips_total"} <= names.EXPORTED
 
 
-def test_recording_rules_are_level_metric_operation_or_seed_003_names() -> None:
+def test_recording_rules_are_level_metric_operation_or_crypto_ai_bot_names() -> None:
     for rule in RECORDINGS:
-        assert rule.record in SEED_003 or re.fullmatch(
+        assert rule.record in CRYPTO_AI_BOT or re.fullmatch(
             r"[a-z_]+:[a-z0-9_]+:[a-z0-9_]+", rule.record
         )
-    assert SEED_003 <= {rule.record for rule in RECORDINGS}
+    assert CRYPTO_AI_BOT <= {rule.record for rule in RECORDINGS}
 
 
 def test_the_issue_s_alerts_exist_with_their_severities() -> None:
@@ -115,8 +116,8 @@ def test_the_issue_s_alerts_exist_with_their_severities() -> None:
 
 
 def test_the_burn_rate_pairs_are_the_issue_s() -> None:
-    assert http.PAGE == ((14.4, "1h", "5m"), (6, "6h", "30m"))
-    assert http.TICKET == ((3, "1d", "2h"), (1, "3d", "6h"))
+    assert slo.PAGE == ((14.4, "1h", "5m"), (6, "6h", "30m"))
+    assert slo.TICKET == ((3, "1d", "2h"), (1, "3d", "6h"))
     page, ticket = (a for a in alerts() if a.name == "HttpAvailabilityBudgetBurn")
     assert "ratio_rate1h / 0.001 > 14.4" in page.expr and "ratio_rate5m / 0.001 > 14.4" in page.expr
     assert (
@@ -145,8 +146,9 @@ def test_every_alert_fires_in_a_case_stays_quiet_in_another_and_its_for_is_teste
             assert any(case.pending_at for case in cases), f"{name}: its `for` is not tested"
 
 
-def test_the_seed_003_latency_rules_copy_the_pair_label() -> None:
-    p50 = next(r for r in trading.SEED_003.recordings if r.record == "kraken_ws_latency_p50_ms")
+def test_the_crypto_ai_bot_latency_rules_copy_the_pair_label() -> None:
+    compat = crypto_bot.COMPAT.recordings
+    p50 = next(r for r in compat if r.record == "kraken_ws_latency_p50_ms")
     assert '"pair", "$1", "exchange_pair"' in p50.expr and "* 1000" in p50.expr
 
 
@@ -169,7 +171,7 @@ def _seconds(duration: str) -> float:
 def test_the_fast_profile_keeps_the_order_of_every_window() -> None:
     ordered = sorted(FAST.durations, key=_seconds)
     assert [FAST.durations[d] for d in ordered] == sorted(FAST.durations.values(), key=_seconds)
-    for _, long, short in (*http.PAGE, *http.TICKET):
+    for _, long, short in (*slo.PAGE, *slo.TICKET):
         assert _seconds(FAST.duration(short)) < _seconds(FAST.duration(long))
     assert min(_seconds(v) for v in FAST.durations.values()) >= 3  # 3 exports at 1 s
 

@@ -2,7 +2,8 @@
 
 Dashboards are built with grafana-foundation-sdk's builders (one function per panel in the
 dashboard modules), then written as sorted JSON. Every query reads the Prometheus datasource
-provisioned with the fixed uid ``prometheus`` and filters on the template variables.
+provisioned with the fixed uid ``prometheus`` and filters on the template variables; metric
+and label names come from :mod:`tools.names`.
 """
 
 from __future__ import annotations
@@ -37,11 +38,17 @@ from grafana_foundation_sdk.models.dashboard import (
 )
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
+from tools import names
+
 DATASOURCE = DataSourceRef(type_val="prometheus", uid="prometheus")
 GRAFANA = DataSourceRef(type_val="grafana", uid="-- Grafana --")
 TAG = "otelmetrics"
 # The label filters every app query starts with; $route/$pair are added where they apply.
-APP = 'service_name=~"$service", service_instance_id=~"$instance"'
+APP = f'{names.SERVICE_NAME}=~"$service", {names.INSTANCE_ID}=~"$instance"'
+# The rate window of every panel: Grafana's, at least 4x the datasource's timeInterval.
+RATE = "[$__rate_interval]"
+# Apps only: the collectors' scrape has a target_info too.
+NOT_COLLECTOR = f'{names.JOB}!="{names.COLLECTOR_JOB}"'
 
 # A panel builder of any plugin (timeseries, stat, heatmap...): they share no typed base that
 # has .id()/.span(), so panels are passed around untyped.
@@ -58,6 +65,11 @@ class Spec:
     build: Any  # () -> dashboard.Dashboard
 
 
+def legend(*labels: str) -> str:
+    """A legend template naming each series by ``labels``: ``{{a}} {{b}}``."""
+    return " ".join(f"{{{{{label}}}}}" for label in labels)
+
+
 def query(expr: str, legend: str = "", *, instant: bool = False) -> prometheus.Dataquery:
     """A PromQL target (refIds are assigned by :func:`panel_targets`)."""
     target = prometheus.Dataquery().datasource(DATASOURCE).expr(expr)
@@ -70,6 +82,20 @@ def _with_targets(panel: Any, targets: Sequence[prometheus.Dataquery]) -> Any:
     for index, target in enumerate(targets):
         panel = panel.with_target(target.ref_id(string.ascii_uppercase[index]))
     return panel
+
+
+def quantiles(metric: str, selector: str, *by: str, scale: str = "") -> list[prometheus.Dataquery]:
+    """p50/p95/p99 of histogram ``metric``, one line per ``by`` label set."""
+    group = ", ".join((*by, names.LE))
+    prefix = f"{legend(*by)} " if by else ""
+    return [
+        query(
+            f"histogram_quantile({q}, sum by ({group}) "
+            f"(rate({metric}_bucket{{{selector}}}{RATE}))){scale}",
+            f"{prefix}p{round(q * 100)}",
+        )
+        for q in (0.5, 0.95, 0.99)
+    ]
 
 
 def graph(title: str, description: str, unit: str, *targets: prometheus.Dataquery) -> Panel:
@@ -125,7 +151,9 @@ def buckets(title: str, description: str, unit: str, target: prometheus.Dataquer
         .y_axis(heatmap.YAxisConfig().unit(unit))
         .cell_values(heatmap.CellValues().unit("short"))
     )
-    return _with_targets(panel, [target.format(PromQueryFormat.HEATMAP).legend_format("{{le}}")])
+    return _with_targets(
+        panel, [target.format(PromQueryFormat.HEATMAP).legend_format(legend(names.LE))]
+    )
 
 
 def states(
@@ -169,12 +197,14 @@ def variable(name: str, label: str, expr: str, *, all_value: str = ".*") -> Any:
 
 
 SERVICE_VARIABLE = variable(
-    "service", "Service", 'label_values(target_info{job!="otel-collector"}, service_name)'
+    "service",
+    "Service",
+    f"label_values({names.TARGET_INFO}{{{NOT_COLLECTOR}}}, {names.SERVICE_NAME})",
 )
 INSTANCE_VARIABLE = variable(
     "instance",
     "Instance",
-    'label_values(target_info{service_name=~"$service"}, service_instance_id)',
+    f'label_values({names.TARGET_INFO}{{{names.SERVICE_NAME}=~"$service"}}, {names.INSTANCE_ID})',
 )
 
 
@@ -207,11 +237,11 @@ def _annotations(alerts_selector: str) -> list[Any]:
         .datasource(DATASOURCE)
         .enable(True)
         .icon_color("red")
-        .expr(f'ALERTS{{alertstate="firing"{alerts_selector}}}')
+        .expr(f'{names.ALERTS}{{{names.ALERTSTATE}="firing"{alerts_selector}}}')
         .step("30s")
-        .title_format("{{alertname}} ({{severity}})")
-        .text_format("{{service_name}} {{instance}}")
-        .tag_keys("alertname,severity"),
+        .title_format(f"{legend(names.ALERTNAME)} ({legend(names.SEVERITY)})")
+        .text_format(legend(names.SERVICE_NAME, names.INSTANCE))
+        .tag_keys(f"{names.ALERTNAME},{names.SEVERITY}"),
     ]
 
 
@@ -222,7 +252,7 @@ def build(
     variables: Sequence[Any],
     rows: Sequence[tuple[str, Sequence[tuple[Panel, int, int]]]],
     *,
-    alerts_selector: str = ', service_name=~"$service"',
+    alerts_selector: str = f', {names.SERVICE_NAME}=~"$service"',
 ) -> dashboard.Dashboard:
     """The dashboard: variables, links, annotations, then rows of (panel, width, height)."""
     board = (

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from tools.dashboards.common import Panel, Spec, build, graph, query, single, variable
+from tools import names
+from tools.dashboards.common import RATE, Panel, Spec, build, graph, legend, query, single, variable
 
 UID = "otelmetrics-pipeline"
-SEL = 'job="otel-collector", instance=~"$instance"'
-RATE = "[$__rate_interval]"
+SEL = f'{names.JOB}="{names.COLLECTOR_JOB}", {names.INSTANCE}=~"$instance"'
 DESCRIPTION = (
     "The OpenTelemetry Collectors between the apps and Prometheus, from their own metrics: "
     "which are up, points received and refused per receiver, exported and failed per "
@@ -21,8 +21,12 @@ DESCRIPTION = (
 )
 
 COLLECTOR_VARIABLE = variable(
-    "instance", "Collector", 'label_values(up{job="otel-collector"}, instance)'
+    "instance",
+    "Collector",
+    f'label_values({names.UP}{{{names.JOB}="{names.COLLECTOR_JOB}"}}, {names.INSTANCE})',
 )
+BY_RECEIVER = f"{names.INSTANCE}, {names.RECEIVER}"
+BY_EXPORTER = f"{names.INSTANCE}, {names.EXPORTER}"
 
 
 def _rate_or_zero(metric: str, sibling: str, by: str) -> str:
@@ -37,7 +41,7 @@ def up() -> Panel:
         "Collectors up",
         "Collectors Prometheus scrapes successfully (OtelCollectorDown fires after 1 m down).",
         "short",
-        query(f"sum(up{{{SEL}}})"),
+        query(f"sum({names.UP}{{{SEL}}})"),
     )
 
 
@@ -47,17 +51,12 @@ def received() -> Panel:
         "Points per second accepted and refused by each receiver (refused: the SDKs retry).",
         "short",
         query(
-            f"sum by (instance, receiver) "
-            f"(rate(otelcol_receiver_accepted_metric_points{{{SEL}}}{RATE}))",
-            "accepted {{instance}} {{receiver}}",
+            f"sum by ({BY_RECEIVER}) (rate({names.OTELCOL_ACCEPTED}{{{SEL}}}{RATE}))",
+            f"accepted {legend(names.INSTANCE, names.RECEIVER)}",
         ),
         query(
-            _rate_or_zero(
-                "otelcol_receiver_refused_metric_points",
-                "otelcol_receiver_accepted_metric_points",
-                "instance, receiver",
-            ),
-            "refused {{instance}} {{receiver}}",
+            _rate_or_zero(names.OTELCOL_REFUSED, names.OTELCOL_ACCEPTED, BY_RECEIVER),
+            f"refused {legend(names.INSTANCE, names.RECEIVER)}",
         ),
     )
 
@@ -68,25 +67,16 @@ def exported() -> Panel:
         "Points per second sent, failed (retried) and dropped (queue full) per exporter.",
         "short",
         query(
-            f"sum by (instance, exporter) "
-            f"(rate(otelcol_exporter_sent_metric_points{{{SEL}}}{RATE}))",
-            "sent {{instance}} {{exporter}}",
+            f"sum by ({BY_EXPORTER}) (rate({names.OTELCOL_SENT}{{{SEL}}}{RATE}))",
+            f"sent {legend(names.INSTANCE, names.EXPORTER)}",
         ),
         query(
-            _rate_or_zero(
-                "otelcol_exporter_send_failed_metric_points",
-                "otelcol_exporter_sent_metric_points",
-                "instance, exporter",
-            ),
-            "failed {{instance}} {{exporter}}",
+            _rate_or_zero(names.OTELCOL_SEND_FAILED, names.OTELCOL_SENT, BY_EXPORTER),
+            f"failed {legend(names.INSTANCE, names.EXPORTER)}",
         ),
         query(
-            _rate_or_zero(
-                "otelcol_exporter_enqueue_failed_metric_points",
-                "otelcol_exporter_sent_metric_points",
-                "instance, exporter",
-            ),
-            "dropped {{instance}} {{exporter}}",
+            _rate_or_zero(names.OTELCOL_ENQUEUE_FAILED, names.OTELCOL_SENT, BY_EXPORTER),
+            f"dropped {legend(names.INSTANCE, names.EXPORTER)}",
         ),
     )
 
@@ -97,9 +87,9 @@ def queue() -> Panel:
         "Sending queue size / capacity per exporter (the warning is at 80 %).",
         "percentunit",
         query(
-            f"max by (instance, exporter) (otelcol_exporter_queue_size{{{SEL}}}\n"
-            f"  / otelcol_exporter_queue_capacity{{{SEL}}})",
-            "{{instance}} {{exporter}}",
+            f"max by ({BY_EXPORTER}) ({names.OTELCOL_QUEUE_SIZE}{{{SEL}}}\n"
+            f"  / {names.OTELCOL_QUEUE_CAPACITY}{{{SEL}}})",
+            legend(names.INSTANCE, names.EXPORTER),
         ),
     )
 
@@ -109,8 +99,8 @@ def memory() -> Panel:
         "Collector memory",
         "RSS and Go heap; the memory limiter refuses data above limit_mib - spike_limit_mib.",
         "bytes",
-        query(f"otelcol_process_memory_rss{{{SEL}}}", "RSS {{instance}}"),
-        query(f"otelcol_process_runtime_heap_alloc_bytes{{{SEL}}}", "heap {{instance}}"),
+        query(f"{names.OTELCOL_RSS}{{{SEL}}}", f"RSS {legend(names.INSTANCE)}"),
+        query(f"{names.OTELCOL_HEAP}{{{SEL}}}", f"heap {legend(names.INSTANCE)}"),
     )
 
 
@@ -120,17 +110,14 @@ def limiter() -> Panel:
         "Points per second the memory limiter let through and refused.",
         "short",
         query(
-            f"sum by (instance) "
-            f"(rate(otelcol_processor_memory_limiter_accepted_metric_points{{{SEL}}}{RATE}))",
-            "accepted {{instance}}",
+            f"sum by ({names.INSTANCE}) (rate({names.OTELCOL_LIMITER_ACCEPTED}{{{SEL}}}{RATE}))",
+            f"accepted {legend(names.INSTANCE)}",
         ),
         query(
             _rate_or_zero(
-                "otelcol_processor_memory_limiter_refused_metric_points",
-                "otelcol_processor_memory_limiter_accepted_metric_points",
-                "instance",
+                names.OTELCOL_LIMITER_REFUSED, names.OTELCOL_LIMITER_ACCEPTED, names.INSTANCE
             ),
-            "refused {{instance}}",
+            f"refused {legend(names.INSTANCE)}",
         ),
     )
 
@@ -150,7 +137,7 @@ def board() -> Any:
         DESCRIPTION,
         [COLLECTOR_VARIABLE],
         rows(),
-        alerts_selector=', alertname=~"OtelCollector.*"',
+        alerts_selector=f', {names.ALERTNAME}=~"OtelCollector.*"',
     )
 
 

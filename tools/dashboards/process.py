@@ -4,20 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from tools import names
 from tools.dashboards.common import (
     APP,
     INSTANCE_VARIABLE,
+    RATE,
     SERVICE_VARIABLE,
     Panel,
     Spec,
     build,
     graph,
+    legend,
     query,
     single,
 )
 
 UID = "otelmetrics-process"
-BY = "{{service_name}} {{service_instance_id}}"
+BY = legend(names.SERVICE_NAME, names.INSTANCE_ID)
 DESCRIPTION = (
     "The process behind each instance (otelmetrics' process gauges): CPU utilization and CPU "
     "time by mode, resident memory and its share of the host, threads, open file "
@@ -31,7 +34,7 @@ def cpu() -> Panel:
         "CPU used / (wall time x CPUs available to the process); ProcessCpuHigh fires at "
         "80 % (warning) and 90 % (critical), 5 m average.",
         "percentunit",
-        query(f"process_cpu_utilization_ratio{{{APP}}}", BY),
+        query(f"{names.PROCESS_CPU_UTILIZATION}{{{APP}}}", BY),
     )
 
 
@@ -41,9 +44,9 @@ def cpu_time() -> Panel:
         "CPU seconds per second, user and system.",
         "s",
         query(
-            f"sum by (service_instance_id, cpu_mode) "
-            f"(rate(process_cpu_time_seconds_total{{{APP}}}[$__rate_interval]))",
-            "{{service_instance_id}} {{cpu_mode}}",
+            f"sum by ({names.INSTANCE_ID}, {names.CPU_MODE}) "
+            f"(rate({names.PROCESS_CPU_TIME}{{{APP}}}{RATE}))",
+            legend(names.INSTANCE_ID, names.CPU_MODE),
         ),
     )
 
@@ -54,7 +57,7 @@ def memory() -> Panel:
         "Resident set size per instance: a steady climb is a leak, a curve that follows the "
         "traffic is load.",
         "bytes",
-        query(f"process_memory_usage_bytes{{{APP}}}", BY),
+        query(f"{names.PROCESS_MEMORY}{{{APP}}}", BY),
     )
 
 
@@ -63,13 +66,16 @@ def memory_share() -> Panel:
         "Memory share of the host",
         "RSS / physical memory; ProcessMemoryHigh fires above 80 % for 5 m.",
         "percentunit",
-        query(f"process_memory_utilization_ratio{{{APP}}}", BY),
+        query(f"{names.PROCESS_MEMORY_UTILIZATION}{{{APP}}}", BY),
     )
 
 
 def threads() -> Panel:
     return graph(
-        "Threads", "Threads per process.", "short", query(f"process_thread_count{{{APP}}}", BY)
+        "Threads",
+        "Threads per process.",
+        "short",
+        query(f"{names.PROCESS_THREADS}{{{APP}}}", BY),
     )
 
 
@@ -78,7 +84,7 @@ def fds() -> Panel:
         "Open file descriptors",
         "Sockets, files and pipes per process; compare with its ulimit.",
         "short",
-        query(f"process_unix_file_descriptor_count{{{APP}}}", BY),
+        query(f"{names.PROCESS_FDS}{{{APP}}}", BY),
     )
 
 
@@ -87,7 +93,7 @@ def instances() -> Panel:
         "Instances",
         "Instances exporting right now.",
         "short",
-        query(f"count(process_memory_usage_bytes{{{APP}}})"),
+        query(f"count({names.PROCESS_MEMORY}{{{APP}}})"),
     )
 
 
@@ -96,7 +102,7 @@ def uptime() -> Panel:
         "Lowest uptime",
         "Uptime of the most recently (re)started instance: a restart loop stays low.",
         "s",
-        query(f"min(process_uptime_seconds{{{APP}}})"),
+        query(f"min({names.PROCESS_UPTIME}{{{APP}}})"),
     )
 
 

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from tools import names
 from tools.dashboards.common import (
     APP,
     INSTANCE_VARIABLE,
+    RATE,
     SERVICE_VARIABLE,
     Panel,
     Spec,
     build,
     graph,
+    legend,
     query,
     single,
     variable,
 )
 
 UID = "otelmetrics-realtime"
-SEL = APP + ', websocket_route=~"$route"'
-RATE = "[$__rate_interval]"
+SEL = f'{APP}, {names.WS_ROUTE}=~"$route"'
 DESCRIPTION = (
     "Who is connected: active users (seen within the user window), open websocket "
     "connections per route or Socket.IO namespace, messages received and sent per second by "
@@ -29,7 +31,7 @@ DESCRIPTION = (
 ROUTE_VARIABLE = variable(
     "route",
     "Websocket route",
-    'label_values(websocket_server_active_connections{service_name=~"$service"}, websocket_route)',
+    f'label_values({names.WS_ACTIVE}{{{names.SERVICE_NAME}=~"$service"}}, {names.WS_ROUTE})',
 )
 
 
@@ -38,7 +40,7 @@ def users() -> Panel:
         "Active users",
         "Distinct users seen within the window (OTELMETRICS_USER_TIMEOUT_SECONDS), all instances.",
         "short",
-        query(f"sum(app_users_active{{{APP}}})"),
+        query(f"sum({names.USERS_ACTIVE}{{{APP}}})"),
     )
 
 
@@ -47,7 +49,7 @@ def connections_now() -> Panel:
         "Open websockets",
         "Websocket connections open right now.",
         "short",
-        query(f"sum(websocket_server_active_connections{{{SEL}}})"),
+        query(f"sum({names.WS_ACTIVE}{{{SEL}}})"),
     )
 
 
@@ -57,8 +59,8 @@ def users_by_instance() -> Panel:
         "Each instance counts the users it served (a user on two workers counts twice).",
         "short",
         query(
-            f"sum by (service_instance_id) (app_users_active{{{APP}}})",
-            "{{service_instance_id}}",
+            f"sum by ({names.INSTANCE_ID}) ({names.USERS_ACTIVE}{{{APP}}})",
+            legend(names.INSTANCE_ID),
         ),
     )
 
@@ -68,10 +70,7 @@ def connections() -> Panel:
         "Open connections by route",
         "Websocket connections per route template or Socket.IO namespace.",
         "short",
-        query(
-            f"sum by (websocket_route) (websocket_server_active_connections{{{SEL}}})",
-            "{{websocket_route}}",
-        ),
+        query(f"sum by ({names.WS_ROUTE}) ({names.WS_ACTIVE}{{{SEL}}})", legend(names.WS_ROUTE)),
     )
 
 
@@ -80,28 +79,25 @@ def messages() -> Panel:
         "Messages per second",
         "Received and sent, per route and Socket.IO event.",
         "short",
-        query(
-            f"sum by (websocket_route, websocket_event) "
-            f"(rate(websocket_server_messages_received_total{{{SEL}}}{RATE}))",
-            "in {{websocket_route}} {{websocket_event}}",
-        ),
-        query(
-            f"sum by (websocket_route, websocket_event) "
-            f"(rate(websocket_server_messages_sent_total{{{SEL}}}{RATE}))",
-            "out {{websocket_route}} {{websocket_event}}",
+        *(
+            query(
+                f"sum by ({names.WS_ROUTE}, {names.WS_EVENT}) (rate({metric}{{{SEL}}}{RATE}))",
+                f"{way} {legend(names.WS_ROUTE, names.WS_EVENT)}",
+            )
+            for metric, way in ((names.WS_RECEIVED, "in"), (names.WS_SENT, "out"))
         ),
     )
 
 
 def durations() -> Panel:
-    bucket = f"websocket_server_connection_duration_seconds_bucket{{{SEL}}}"
+    bucket = f"{names.WS_DURATION}_bucket{{{SEL}}}"
     return graph(
         "Connection duration",
         "Median and p95 duration of the connections that closed in the interval.",
         "s",
         *(
             query(
-                f"histogram_quantile({q}, sum by (le) (rate({bucket}{RATE})))",
+                f"histogram_quantile({q}, sum by ({names.LE}) (rate({bucket}{RATE})))",
                 f"p{round(q * 100)}",
             )
             for q in (0.5, 0.95)

@@ -6,27 +6,29 @@ from typing import Any
 
 from grafana_foundation_sdk.builders import dashboard
 
+from tools import names
 from tools.dashboards.common import (
     APP,
     INSTANCE_VARIABLE,
+    RATE,
     SERVICE_VARIABLE,
     Panel,
     Spec,
     buckets,
     build,
     graph,
+    legend,
     query,
     single,
     variable,
 )
-from tools.rules.http import AVAILABILITY_OBJECTIVE, LATENCY_OBJECTIVE
+from tools.rules.slo import AVAILABILITY_OBJECTIVE, LATENCY_OBJECTIVE
 
 UID = "otelmetrics-service"
-SEL = APP + ', http_route=~"$route"'
-COUNT = f"http_server_request_duration_seconds_count{{{SEL}}}"
-ERRORS = f'http_server_request_duration_seconds_count{{{SEL}, http_response_status_code=~"5.."}}'
-BUCKET = f"http_server_request_duration_seconds_bucket{{{SEL}}}"
-RATE = "[$__rate_interval]"
+SEL = f'{APP}, {names.ROUTE}=~"$route"'
+COUNT = f"{names.HTTP_REQUESTS}{{{SEL}}}"
+ERRORS = f'{names.HTTP_REQUESTS}{{{SEL}, {names.STATUS}=~"5.."}}'
+BUCKET = f"{names.HTTP_BUCKET}{{{SEL}}}"
 DESCRIPTION = (
     "RED for HTTP services: request rate, errors and latency per route, status codes, the "
     "latency heatmap, in-flight requests per instance, and the SLO error-budget burn rates."
@@ -35,8 +37,7 @@ DESCRIPTION = (
 ROUTE_VARIABLE = variable(
     "route",
     "Route",
-    'label_values(http_server_request_duration_seconds_count{service_name=~"$service"}, '
-    "http_route)",
+    f'label_values({names.HTTP_REQUESTS}{{{names.SERVICE_NAME}=~"$service"}}, {names.ROUTE})',
 )
 
 
@@ -63,7 +64,7 @@ def p99() -> Panel:
         "p99 latency",
         "99th percentile of the request duration (HttpLatencyP99High fires above 1 s).",
         "s",
-        query(f"histogram_quantile(0.99, sum by (le) (rate({BUCKET}{RATE})))"),
+        query(f"histogram_quantile(0.99, sum by ({names.LE}) (rate({BUCKET}{RATE})))"),
     )
 
 
@@ -72,7 +73,7 @@ def active() -> Panel:
         "Requests in flight",
         "Requests being served right now (http.server.active_requests).",
         "short",
-        query(f"sum(http_server_active_requests{{{APP}}})"),
+        query(f"sum({names.HTTP_ACTIVE}{{{APP}}})"),
     )
 
 
@@ -81,7 +82,7 @@ def by_route() -> Panel:
         "Requests by route",
         "Requests per second per route template; unmatched paths (404) have no route.",
         "reqps",
-        query(f"sum by (http_route) (rate({COUNT}{RATE}))", "{{http_route}}"),
+        query(f"sum by ({names.ROUTE}) (rate({COUNT}{RATE}))", legend(names.ROUTE)),
     )
 
 
@@ -90,10 +91,7 @@ def by_status() -> Panel:
         "Responses by status code",
         "Responses per second per HTTP status code.",
         "reqps",
-        query(
-            f"sum by (http_response_status_code) (rate({COUNT}{RATE}))",
-            "{{http_response_status_code}}",
-        ),
+        query(f"sum by ({names.STATUS}) (rate({COUNT}{RATE}))", legend(names.STATUS)),
     )
 
 
@@ -103,10 +101,10 @@ def errors_by_route() -> Panel:
         "Share of 5xx per route: where the errors come from.",
         "percentunit",
         query(
-            f"(sum by (http_route) (rate({ERRORS}{RATE})) "
-            f"or sum by (http_route) (rate({COUNT}{RATE})) * 0)\n"
-            f"  / sum by (http_route) (rate({COUNT}{RATE}))",
-            "{{http_route}}",
+            f"(sum by ({names.ROUTE}) (rate({ERRORS}{RATE})) "
+            f"or sum by ({names.ROUTE}) (rate({COUNT}{RATE})) * 0)\n"
+            f"  / sum by ({names.ROUTE}) (rate({COUNT}{RATE}))",
+            legend(names.ROUTE),
         ),
     )
 
@@ -118,7 +116,7 @@ def percentiles() -> Panel:
         "s",
         *(
             query(
-                f"histogram_quantile({q}, sum by (le) (rate({BUCKET}{RATE})))",
+                f"histogram_quantile({q}, sum by ({names.LE}) (rate({BUCKET}{RATE})))",
                 f"p{round(q * 100)}",
             )
             for q in (0.5, 0.95, 0.99)
@@ -131,7 +129,7 @@ def latency_heatmap() -> Panel:
         "Latency heatmap",
         "Requests per duration bucket over time: a second mode or a long tail shows here.",
         "s",
-        query(f"sum by (le) (increase({BUCKET}{RATE}))"),
+        query(f"sum by ({names.LE}) (increase({BUCKET}{RATE}))"),
     )
 
 
@@ -141,14 +139,14 @@ def in_flight() -> Panel:
         "Concurrent requests per instance; click a line for its Process dashboard.",
         "short",
         query(
-            f"sum by (service_instance_id) (http_server_active_requests{{{APP}}})",
-            "{{service_instance_id}}",
+            f"sum by ({names.INSTANCE_ID}) ({names.HTTP_ACTIVE}{{{APP}}})",
+            legend(names.INSTANCE_ID),
         ),
     ).data_links(
         [
-            dashboard.DashboardLink("Process of ${__field.labels.service_instance_id}").url(
+            dashboard.DashboardLink(f"Process of ${{__field.labels.{names.INSTANCE_ID}}}").url(
                 "/d/otelmetrics-process?var-service=${service}"
-                "&var-instance=${__field.labels.service_instance_id}&${__url_time_range}"
+                f"&var-instance=${{__field.labels.{names.INSTANCE_ID}}}&${{__url_time_range}}"
             )
         ]
     )
@@ -163,8 +161,8 @@ def burn_rate(name: str, sli: str, objective: float) -> Panel:
         "x",
         *(
             query(
-                f'{sli}:ratio_rate{window}{{service_name=~"$service"}} / {budget}',
-                f"{{{{service_name}}}} {window}",
+                f'{sli}:ratio_rate{window}{{{names.SERVICE_NAME}=~"$service"}} / {budget}',
+                f"{legend(names.SERVICE_NAME)} {window}",
             )
             for window in ("5m", "1h", "6h")
         ),
@@ -187,11 +185,11 @@ def rows() -> list[tuple[str, list[tuple[Panel, int, int]]]]:
             [
                 (in_flight(), 8, 8),
                 (
-                    burn_rate("Availability", "service:slo_http_errors", AVAILABILITY_OBJECTIVE),
+                    burn_rate("Availability", names.SLO_ERRORS, AVAILABILITY_OBJECTIVE),
                     8,
                     8,
                 ),
-                (burn_rate("Latency", "service:slo_http_slow", LATENCY_OBJECTIVE), 8, 8),
+                (burn_rate("Latency", names.SLO_SLOW, LATENCY_OBJECTIVE), 8, 8),
             ],
         ),
     ]

@@ -4,24 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from tools import names
+from tools.dashboards import markets
 from tools.dashboards.common import (
     APP,
     INSTANCE_VARIABLE,
+    RATE,
     SERVICE_VARIABLE,
     Panel,
     Spec,
     buckets,
     build,
     graph,
+    legend,
+    quantiles,
     query,
     single,
-    states,
     variable,
 )
 
 UID = "otelmetrics-trading"
-FEED = APP + ', exchange_pair=~"$pair"'
-RATE = "[$__rate_interval]"
 DESCRIPTION = (
     "The trading engine: realized (cumulative and per trade), unrealized and today's P&L, "
     "win rate, orders by status and order latency, open positions and exposure, circuit "
@@ -33,20 +35,12 @@ DESCRIPTION = (
 PAIR_VARIABLE = variable(
     "pair",
     "Pair",
-    'label_values(exchange_feed_latency_seconds_bucket{service_name=~"$service"}, exchange_pair)',
+    f'label_values({names.FEED_LATENCY}_bucket{{{names.SERVICE_NAME}=~"$service"}}, {names.PAIR})',
 )
 
 
-def _quantiles(metric: str, by: str, selector: str, scale: str = "") -> list[Any]:
-    label = "".join(f"{{{{{b.strip()}}}}} " for b in by.split(",") if b.strip())
-    return [
-        query(
-            f"histogram_quantile({q}, sum by ({by + ', ' if by else ''}le) "
-            f"(rate({metric}_bucket{{{selector}}}{RATE}))){scale}",
-            f"{label}p{round(q * 100)}",
-        )
-        for q in (0.5, 0.95, 0.99)
-    ]
+def _by_symbol(metric: str) -> Any:
+    return query(f"sum by ({names.SYMBOL}) ({metric}{{{APP}}})", legend(names.SYMBOL))
 
 
 def realized() -> Panel:
@@ -54,7 +48,7 @@ def realized() -> Panel:
         "Realized P&L",
         "Cumulative realized P&L since the engines started, in the account currency.",
         "currencyUSD",
-        query(f"sum(trading_pnl_realized{{{APP}}})"),
+        query(f"sum({names.PNL_REALIZED}{{{APP}}})"),
     )
 
 
@@ -63,7 +57,7 @@ def today() -> Panel:
         "Today's P&L",
         "Realized today (the day in OTELMETRICS_TIMEZONE).",
         "currencyUSD",
-        query(f"sum(trading_pnl_today{{{APP}}})"),
+        query(f"sum({names.PNL_TODAY}{{{APP}}})"),
     )
 
 
@@ -72,7 +66,7 @@ def win_rate() -> Panel:
         "Win rate",
         "Winning share of the engine's rolling window of closed trades.",
         "percentunit",
-        query(f"avg(trading_win_rate_ratio{{{APP}}})"),
+        query(f"avg({names.WIN_RATE}{{{APP}}})"),
     )
 
 
@@ -81,7 +75,7 @@ def positions_now() -> Panel:
         "Open positions",
         "Positions open right now, all symbols.",
         "short",
-        query(f"sum(trading_positions_open{{{APP}}})"),
+        query(f"sum({names.POSITIONS_OPEN}{{{APP}}})"),
     )
 
 
@@ -90,7 +84,7 @@ def cumulative() -> Panel:
         "Cumulative realized P&L",
         "Realized P&L per instance since start.",
         "currencyUSD",
-        query(f"trading_pnl_realized{{{APP}}}", "{{service_instance_id}}"),
+        query(f"{names.PNL_REALIZED}{{{APP}}}", legend(names.INSTANCE_ID)),
     )
 
 
@@ -99,7 +93,7 @@ def unrealized() -> Panel:
         "Unrealized P&L by symbol",
         "Mark-to-market P&L of the open positions.",
         "currencyUSD",
-        query(f"sum by (trading_symbol) (trading_pnl_unrealized{{{APP}}})", "{{trading_symbol}}"),
+        _by_symbol(names.PNL_UNREALIZED),
     )
 
 
@@ -108,7 +102,7 @@ def per_trade() -> Panel:
         "P&L per trade",
         "Closed trades per P&L bucket over time (losses below zero).",
         "currencyUSD",
-        query(f"sum by (le) (increase(trading_trade_pnl_bucket{{{APP}}}{RATE}))"),
+        query(f"sum by ({names.LE}) (increase({names.TRADE_PNL}_bucket{{{APP}}}{RATE}))"),
     )
 
 
@@ -118,9 +112,9 @@ def average_trade() -> Panel:
         "Mean P&L of winning and losing trades since start.",
         "currencyUSD",
         query(
-            f"sum by (trading_outcome) (trading_trade_pnl_sum{{{APP}}})\n"
-            f"  / sum by (trading_outcome) (trading_trade_pnl_count{{{APP}}})",
-            "{{trading_outcome}}",
+            f"sum by ({names.OUTCOME}) ({names.TRADE_PNL}_sum{{{APP}}})\n"
+            f"  / sum by ({names.OUTCOME}) ({names.TRADE_PNL}_count{{{APP}}})",
+            legend(names.OUTCOME),
         ),
     )
 
@@ -131,8 +125,8 @@ def orders() -> Panel:
         "Orders per second: placed, filled, rejected, failed, cancelled.",
         "short",
         query(
-            f"sum by (trading_order_status) (rate(trading_orders_total{{{APP}}}{RATE}))",
-            "{{trading_order_status}}",
+            f"sum by ({names.ORDER_STATUS}) (rate({names.ORDERS}{{{APP}}}{RATE}))",
+            legend(names.ORDER_STATUS),
         ),
     )
 
@@ -142,7 +136,7 @@ def order_latency() -> Panel:
         "Order latency",
         "Signal to acknowledgement, p50/p95/p99.",
         "s",
-        *_quantiles("trading_order_latency_seconds", "", APP),
+        *quantiles(names.ORDER_LATENCY, APP),
     )
 
 
@@ -152,8 +146,8 @@ def trades() -> Panel:
         "Closed trades per second (trade frequency), wins, losses and break-evens.",
         "short",
         query(
-            f"sum by (trading_outcome) (rate(trading_trades_total{{{APP}}}{RATE}))",
-            "{{trading_outcome}}",
+            f"sum by ({names.OUTCOME}) (rate({names.TRADES}{{{APP}}}{RATE}))",
+            legend(names.OUTCOME),
         ),
     )
 
@@ -163,10 +157,10 @@ def win_rate_history() -> Panel:
         "Win rate",
         "The engines' rolling win rate, and the last hour's (recording rule).",
         "percentunit",
-        query(f"trading_win_rate_ratio{{{APP}}}", "{{service_instance_id}} rolling"),
+        query(f"{names.WIN_RATE}{{{APP}}}", f"{legend(names.INSTANCE_ID)} rolling"),
         query(
-            'service:trading_win:ratio_increase1h{service_name=~"$service"}',
-            "{{service_name}} last hour",
+            f'{names.WIN_RATIO_1H}{{{names.SERVICE_NAME}=~"$service"}}',
+            f"{legend(names.SERVICE_NAME)} last hour",
         ),
     )
 
@@ -176,7 +170,7 @@ def positions() -> Panel:
         "Open positions by symbol",
         "Open positions per symbol.",
         "short",
-        query(f"sum by (trading_symbol) (trading_positions_open{{{APP}}})", "{{trading_symbol}}"),
+        _by_symbol(names.POSITIONS_OPEN),
     )
 
 
@@ -185,7 +179,7 @@ def exposure() -> Panel:
         "Exposure by symbol",
         "Notional exposure of the open positions.",
         "currencyUSD",
-        query(f"sum by (trading_symbol) (trading_exposure{{{APP}}})", "{{trading_symbol}}"),
+        _by_symbol(names.EXPOSURE),
     )
 
 
@@ -194,133 +188,7 @@ def holding() -> Panel:
         "Holding time",
         "How long closed positions were held, p50/p95/p99.",
         "s",
-        *_quantiles("trading_position_duration_seconds", "", APP),
-    )
-
-
-def breakers() -> Panel:
-    return states(
-        "Circuit breakers",
-        "State per breaker: closed, open (the engine stopped calling), half-open (probing).",
-        {0: ("closed", "green"), 1: ("open", "red"), 2: ("half-open", "orange")},
-        query(
-            f"max by (circuit_breaker_name) (circuit_breaker_state{{{APP}}})",
-            "{{circuit_breaker_name}}",
-        ),
-    )
-
-
-def trips() -> Panel:
-    return graph(
-        "Breaker trips",
-        "Trips per interval; CircuitBreakerTripped fires for 60 s after each.",
-        "short",
-        query(
-            f"sum by (circuit_breaker_name) (increase(circuit_breaker_trips_total{{{APP}}}{RATE}))",
-            "{{circuit_breaker_name}}",
-        ),
-    )
-
-
-def feed_latency() -> Panel:
-    return graph(
-        "Feed latency by pair",
-        "Exchange websocket message latency, p50/p95/p99 per pair (what seed 003's "
-        "kraken_ws_latency_p*_ms recording rules hold).",
-        "ms",
-        *_quantiles("exchange_feed_latency_seconds", "exchange_pair", FEED, " * 1000"),
-    )
-
-
-def feed_status() -> Panel:
-    return states(
-        "Feed connection",
-        "Exchange feed connection per venue.",
-        {0: ("disconnected", "red"), 1: ("connected", "green")},
-        query(
-            f"min by (exchange_venue) (exchange_feed_connection_status{{{APP}}})",
-            "{{exchange_venue}}",
-        ),
-    )
-
-
-def reconnects() -> Panel:
-    return graph(
-        "Reconnects",
-        "Feed reconnects per interval and venue.",
-        "short",
-        query(
-            f"sum by (exchange_venue) (increase(exchange_feed_reconnects_total{{{APP}}}{RATE}))",
-            "{{exchange_venue}}",
-        ),
-    )
-
-
-def events() -> Panel:
-    return graph(
-        "Events per second",
-        "Feed events processed per second by type (trade, spread, ohlc, book...).",
-        "short",
-        query(
-            f"sum by (exchange_event_type) (rate(exchange_feed_events_total{{{APP}}}{RATE}))",
-            "{{exchange_event_type}}",
-        ),
-    )
-
-
-def trades_per_minute() -> Panel:
-    return graph(
-        "Trades per minute",
-        "Exchange trades processed per minute and pair.",
-        "short",
-        query(
-            f"sum by (exchange_pair) (rate(exchange_feed_trades_total{{{FEED}}}{RATE})) * 60",
-            "{{exchange_pair}}",
-        ),
-    )
-
-
-def engine() -> Panel:
-    return graph(
-        "Engine timings (p95)",
-        "Strategy cycle, market scan and market-data processing delay.",
-        "s",
-        *(
-            query(
-                f"histogram_quantile(0.95, sum by (le) (rate({metric}_bucket{{{APP}}}{RATE})))",
-                legend,
-            )
-            for metric, legend in (
-                ("trading_engine_cycle_duration_seconds", "cycle"),
-                ("trading_scanner_duration_seconds", "scan"),
-                ("trading_market_data_delay_seconds", "market data delay"),
-            )
-        ),
-    )
-
-
-def broker() -> Panel:
-    return states(
-        "Broker connection",
-        "Broker connection per venue.",
-        {0: ("disconnected", "red"), 1: ("connected", "green")},
-        query(
-            f"min by (trading_venue) (trading_broker_connection_status{{{APP}}})",
-            "{{trading_venue}}",
-        ),
-    )
-
-
-def broker_failures() -> Panel:
-    return graph(
-        "Broker connection failures",
-        "Failed broker connection attempts per interval.",
-        "short",
-        query(
-            f"sum by (trading_venue) "
-            f"(increase(trading_broker_connection_failures_total{{{APP}}}{RATE}))",
-            "{{trading_venue}}",
-        ),
+        *quantiles(names.POSITION_DURATION, APP),
     )
 
 
@@ -349,18 +217,7 @@ def rows() -> list[tuple[str, list[tuple[Panel, int, int]]]]:
             ],
         ),
         ("Positions", [(positions(), 8, 8), (exposure(), 8, 8), (holding(), 8, 8)]),
-        ("Circuit breakers", [(breakers(), 12, 6), (trips(), 12, 6)]),
-        (
-            "Exchange feed",
-            [
-                (feed_latency(), 12, 8),
-                (feed_status(), 12, 8),
-                (reconnects(), 8, 8),
-                (events(), 8, 8),
-                (trades_per_minute(), 8, 8),
-            ],
-        ),
-        ("Engine and broker", [(engine(), 8, 8), (broker(), 8, 8), (broker_failures(), 8, 8)]),
+        *markets.rows(),
     ]
 
 

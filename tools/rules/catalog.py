@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from tools.rules import http, pipeline, services, trading
+from tools.rules import crypto_bot, http, pipeline, services, trading
 from tools.rules.model import Alert, Group
 
 GROUPS: tuple[Group, ...] = (
     *http.GROUPS,
     *services.GROUPS,
     *trading.GROUPS,
+    *crypto_bot.GROUPS,
     *pipeline.GROUPS,
 )
 

@@ -31,6 +31,7 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import alerting
 from grafana_foundation_sdk.models.common import DataSourceRef
 
+from tools import names
 from tools.rules.model import Alert, Group
 from tools.rules.prometheus import alert_annotations, header
 from tools.rules.yamlout import dump
@@ -115,7 +116,7 @@ def rule(alert: Alert, group: str, severities: Mapping[str, int]) -> alert_build
         .queries(_queries(alert.expr))
         .condition(THRESHOLD)
         .for_val(alert.for_)
-        .labels({"severity": alert.severity})
+        .labels({names.SEVERITY: alert.severity})
         .annotations(grafana_annotations(alert))
         .no_data_state("OK")
         .exec_err_state("Error")

@@ -79,7 +79,7 @@ class RecordingCase:
 
 @dataclass(frozen=True)
 class Recording:
-    """A recording rule. ``record`` follows level:metric:operations unless it is a seed name."""
+    """A recording rule: ``record`` is level:metric:operations, or a compatibility name."""
 
     record: str
     expr: str

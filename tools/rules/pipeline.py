@@ -7,16 +7,21 @@ the names of the usual collector alert rules: ``otelcol_receiver_refused_metric_
 
 from __future__ import annotations
 
+from tools import names
 from tools.rules.model import Alert, AlertCase, Firing, Group
+from tools.rules.promql import label, matchers, series
 
-JOB = 'job="otel-collector"'
-_ID = f'{JOB}, instance="otel-collector:8888"'
-COLLECTOR = {"instance": "otel-collector:8888"}
-EXPORTER = {**COLLECTOR, "exporter": "otlp_http/backend"}
+JOB = matchers({names.JOB: names.COLLECTOR_JOB})
+COLLECTOR = {names.INSTANCE: "otel-collector:8888"}
+_TARGET = {names.JOB: names.COLLECTOR_JOB, **COLLECTOR}
+EXPORTER = {**COLLECTOR, names.EXPORTER: "otlp_http/backend"}
+UP = f"{names.UP}{{{JOB}}}"
+BY_EXPORTER = f"{names.INSTANCE}, {names.EXPORTER}"
+_COLLECTOR = f"Collector {label(names.INSTANCE)}"
 
-
-LIMITER_REFUSED = "otelcol_processor_memory_limiter_refused_metric_points"
-REFUSED = f'otelcol_receiver_refused_metric_points{{{_ID}, receiver="otlp", transport="http"}}'
+_BACKEND = {names.EXPORTER: "otlp_http/backend"}
+_OTLP_HTTP = {names.RECEIVER: "otlp", names.TRANSPORT: "http"}
+_LIMITER = {names.PROCESSOR: "memory_limiter"}
 
 
 def _rate(by: str, metric: str) -> str:
@@ -24,17 +29,22 @@ def _rate(by: str, metric: str) -> str:
     return f"sum by ({by}) (rate({metric}{{{JOB}}}[5m])) > 0"
 
 
+def _scraped(metric: str, values: str, labels: dict[str, str] | None = None) -> dict[str, str]:
+    """promtool input: one series of the collector's scrape, with ``labels`` beyond job/instance."""
+    return {series(metric, {**_TARGET, **(labels or {})}): values}
+
+
 def _exporter(metric: str, values: str) -> dict[str, str]:
-    return {f'{metric}{{{_ID}, exporter="otlp_http/backend"}}': values}
+    return _scraped(metric, values, _BACKEND)
 
 
 DOWN = Alert(
     "OtelCollectorDown",
     "critical",
-    f"up{{{JOB}}} == 0",
+    f"{UP} == 0",
     "1m",
     "Prometheus cannot scrape a collector",
-    "Collector {{ $labels.instance }} is down",
+    f"{_COLLECTOR} is down",
     "Prometheus cannot scrape the collector for 1 minute; apps behind it cannot export.",
     """\
 Every app behind this collector loses its metrics (the SDKs retry, then drop). Check the
@@ -46,25 +56,25 @@ process or container (`docker compose ps otel-collector`, its log), its health e
     cases=(
         AlertCase(
             "down since 30 s: pending; down for more than a minute: firing",
-            {f"up{{{_ID}}}": "1 1 0 0 0 0 0 0"},
+            _scraped(names.UP, "1 1 0 0 0 0 0 0"),
             at="105s",
             firing=(
                 Firing(
                     "critical",
-                    {**COLLECTOR, "job": "otel-collector"},
+                    {**COLLECTOR, names.JOB: names.COLLECTOR_JOB},
                     "Collector otel-collector:8888 is down",
                 ),
             ),
             pending_at="45s",
         ),
-        AlertCase("up", {f"up{{{_ID}}}": "1x10"}, at="105s"),
+        AlertCase("up", _scraped(names.UP, "1x10"), at="105s"),
     ),
 )
 
 ABSENT = Alert(
     "OtelCollectorAbsent",
     "critical",
-    f"absent(up{{{JOB}}})",
+    f"absent({UP})",
     "5m",
     "Prometheus has no collector to scrape at all",
     "Prometheus scrapes no collector (job otel-collector has no targets)",
@@ -78,28 +88,28 @@ collectors, and look at Prometheus's *Status > Service discovery* page.""",
     cases=(
         AlertCase(
             "no collector target at all",
-            {'process_cpu_utilization_ratio{job="orders"}': "0.1x40"},
+            {series(names.PROCESS_CPU_UTILIZATION, {names.JOB: "orders"}): "0.1x40"},
             at="6m",
             firing=(
                 Firing(
                     "critical",
-                    {"job": "otel-collector"},
+                    {names.JOB: names.COLLECTOR_JOB},
                     "Prometheus scrapes no collector (job otel-collector has no targets)",
                 ),
             ),
             pending_at="4m45s",
         ),
-        AlertCase("a collector is scraped", {f"up{{{_ID}}}": "1x40"}, at="6m"),
+        AlertCase("a collector is scraped", _scraped(names.UP, "1x40"), at="6m"),
     ),
 )
 
 DROPPING = Alert(
     "OtelCollectorDroppingData",
     "critical",
-    _rate("instance, exporter", "otelcol_exporter_enqueue_failed_metric_points"),
+    _rate(BY_EXPORTER, names.OTELCOL_ENQUEUE_FAILED),
     "1m",
     "an exporter's sending queue is full and drops data",
-    "Collector {{ $labels.instance }} drops data for {{ $labels.exporter }}",
+    f"{_COLLECTOR} drops data for {label(names.EXPORTER)}",
     "The exporter's sending queue is full; its backend is down or too slow.",
     """\
 Data is being lost. The backend of this exporter (Prometheus's OTLP receiver, or your OTLP
@@ -111,7 +121,7 @@ measured sizes.""",
     cases=(
         AlertCase(
             "enqueue failures from 30 s on",
-            _exporter("otelcol_exporter_enqueue_failed_metric_points", "0 0 1000+1000x39"),
+            _exporter(names.OTELCOL_ENQUEUE_FAILED, "0 0 1000+1000x39"),
             at="4m",
             firing=(
                 Firing(
@@ -124,7 +134,7 @@ measured sizes.""",
         ),
         AlertCase(
             "no enqueue failures",
-            _exporter("otelcol_exporter_enqueue_failed_metric_points", "0x40"),
+            _exporter(names.OTELCOL_ENQUEUE_FAILED, "0x40"),
             at="4m",
         ),
     ),
@@ -133,12 +143,11 @@ measured sizes.""",
 QUEUE = Alert(
     "OtelCollectorExporterQueueNearlyFull",
     "warning",
-    f"max by (instance, exporter) (otelcol_exporter_queue_size{{{JOB}}} / "
-    f"otelcol_exporter_queue_capacity{{{JOB}}}) > 0.8",
+    f"max by ({BY_EXPORTER}) ({names.OTELCOL_QUEUE_SIZE}{{{JOB}}} / "
+    f"{names.OTELCOL_QUEUE_CAPACITY}{{{JOB}}}) > 0.8",
     "5m",
     "an exporter's sending queue above 80 %",
-    "Collector {{ $labels.instance }}: {{ $labels.exporter }} queue "
-    "{{ $value | humanizePercentage }} full",
+    f"{_COLLECTOR}: {label(names.EXPORTER)} queue {{{{ $value | humanizePercentage }}}} full",
     "Check the exporter's backend; the queue drops data when full.",
     """\
 A backlog is building: the backend is slower than the incoming data, or down and being
@@ -150,8 +159,8 @@ healthy and the load simply grew, add exporter consumers or another collector
         AlertCase(
             "queue at 90 % from 15 s on",
             {
-                **_exporter("otelcol_exporter_queue_size", "0 90000x40"),
-                **_exporter("otelcol_exporter_queue_capacity", "100000x41"),
+                **_exporter(names.OTELCOL_QUEUE_SIZE, "0 90000x40"),
+                **_exporter(names.OTELCOL_QUEUE_CAPACITY, "100000x41"),
             },
             at="10m",
             firing=(
@@ -166,8 +175,8 @@ healthy and the load simply grew, add exporter consumers or another collector
         AlertCase(
             "queue at 10 %",
             {
-                **_exporter("otelcol_exporter_queue_size", "10000x40"),
-                **_exporter("otelcol_exporter_queue_capacity", "100000x40"),
+                **_exporter(names.OTELCOL_QUEUE_SIZE, "10000x40"),
+                **_exporter(names.OTELCOL_QUEUE_CAPACITY, "100000x40"),
             },
             at="10m",
         ),
@@ -177,10 +186,10 @@ healthy and the load simply grew, add exporter consumers or another collector
 EXPORT_FAILING = Alert(
     "OtelCollectorExportFailing",
     "warning",
-    _rate("instance, exporter", "otelcol_exporter_send_failed_metric_points"),
+    _rate(BY_EXPORTER, names.OTELCOL_SEND_FAILED),
     "5m",
     "an exporter fails to send (retried)",
-    "Collector {{ $labels.instance }} fails to export to {{ $labels.exporter }}",
+    f"{_COLLECTOR} fails to export to {label(names.EXPORTER)}",
     "Sends to the exporter's backend fail (retried); see the collector's log.",
     """\
 Sends fail and are retried; nothing is lost yet, but the queue grows. The collector's log
@@ -191,7 +200,7 @@ duplicate samples: see `out_of_order_time_window` in prometheus/prometheus.yml."
     cases=(
         AlertCase(
             "send failures from 0 on",
-            _exporter("otelcol_exporter_send_failed_metric_points", "0+100x40"),
+            _exporter(names.OTELCOL_SEND_FAILED, "0+100x40"),
             at="6m",
             firing=(
                 Firing(
@@ -204,7 +213,7 @@ duplicate samples: see `out_of_order_time_window` in prometheus/prometheus.yml."
         ),
         AlertCase(
             "no failures",
-            _exporter("otelcol_exporter_send_failed_metric_points", "0x40"),
+            _exporter(names.OTELCOL_SEND_FAILED, "0x40"),
             at="6m",
         ),
     ),
@@ -213,10 +222,10 @@ duplicate samples: see `out_of_order_time_window` in prometheus/prometheus.yml."
 REFUSING = Alert(
     "OtelCollectorRefusingData",
     "warning",
-    _rate("instance", "otelcol_receiver_refused_metric_points"),
+    _rate(names.INSTANCE, names.OTELCOL_REFUSED),
     "5m",
     "a receiver refuses data",
-    "Collector {{ $labels.instance }} refuses data",
+    f"{_COLLECTOR} refuses data",
     "SDKs retry, but sustained refusals mean the collector needs memory or its backend is stuck.",
     """\
 The collector answers apps with a retryable error: its memory limiter refuses (see
@@ -227,14 +236,14 @@ gateway topology (docs/pipeline.md) when one collector is not enough.""",
     cases=(
         AlertCase(
             "refusals from 0 on",
-            {REFUSED: "0+50x40"},
+            _scraped(names.OTELCOL_REFUSED, "0+50x40", _OTLP_HTTP),
             at="6m",
             firing=(Firing("warning", COLLECTOR, "Collector otel-collector:8888 refuses data"),),
             pending_at="5m",
         ),
         AlertCase(
             "nothing refused",
-            {REFUSED: "0x40"},
+            _scraped(names.OTELCOL_REFUSED, "0x40", _OTLP_HTTP),
             at="6m",
         ),
     ),
@@ -243,10 +252,10 @@ gateway topology (docs/pipeline.md) when one collector is not enough.""",
 LIMITER = Alert(
     "OtelCollectorMemoryLimiterRefusing",
     "warning",
-    _rate("instance", LIMITER_REFUSED),
+    _rate(names.INSTANCE, names.OTELCOL_LIMITER_REFUSED),
     "2m",
     "the memory limiter refuses data",
-    "Collector {{ $labels.instance }} is at its memory limit and refuses data",
+    f"{_COLLECTOR} is at its memory limit and refuses data",
     "The collector's heap passed the memory limiter's soft limit; it refuses new data until "
     "memory drops.",
     """\
@@ -259,7 +268,7 @@ GOMEMLIMIT, or add collectors (docs/collector-tuning.md).""",
     cases=(
         AlertCase(
             "refusals from 0 on",
-            {f'{LIMITER_REFUSED}{{{_ID}, processor="memory_limiter"}}': "0+500x20"},
+            _scraped(names.OTELCOL_LIMITER_REFUSED, "0+500x20", _LIMITER),
             at="3m",
             firing=(
                 Firing(
@@ -272,7 +281,7 @@ GOMEMLIMIT, or add collectors (docs/collector-tuning.md).""",
         ),
         AlertCase(
             "nothing refused",
-            {f'{LIMITER_REFUSED}{{{_ID}, processor="memory_limiter"}}': "0x20"},
+            _scraped(names.OTELCOL_LIMITER_REFUSED, "0x20", _LIMITER),
             at="3m",
         ),
     ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from tools import names
 from tools.rules.model import Alert, AlertCase, Group, Profile, Recording, Severity
 from tools.rules.profiles import DEFAULT
 from tools.rules.yamlout import dump
@@ -38,7 +39,7 @@ def _rule(rule: Recording | Alert, profile: Profile) -> dict[str, Any]:
         body["for"] = profile.duration(rule.for_)
     if rule.keep_firing_for:
         body["keep_firing_for"] = profile.duration(rule.keep_firing_for)
-    body["labels"] = {"severity": rule.severity}
+    body["labels"] = {names.SEVERITY: rule.severity}
     body["annotations"] = alert_annotations(rule)
     return body
 
@@ -80,7 +81,7 @@ def _expected(case: AlertCase, by_severity: dict[Severity, Alert]) -> list[dict[
     """What promtool must see at ``case.at``: labels and expanded annotations per alert."""
     return [
         {
-            "exp_labels": {**firing.labels, "severity": firing.severity},
+            "exp_labels": {**firing.labels, names.SEVERITY: firing.severity},
             "exp_annotations": {
                 **alert_annotations(by_severity[firing.severity]),
                 "summary": firing.summary,

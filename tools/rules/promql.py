@@ -1,8 +1,31 @@
-"""Small PromQL idioms the rules share, each explained once here."""
+"""Small PromQL and alert-template idioms the rules share, each explained once here."""
 
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Mapping
+
+from tools import names
+
+# The labels every per-service roll-up keeps (``sum by (SERVICE) (...)``).
+SERVICE = f"{names.ENV}, {names.SERVICE_NAME}"
+# Failed requests: 5xx responses (4xx are the client's).
+HTTP_ERRORS = f'{names.HTTP_REQUESTS}{{{names.STATUS}=~"5.."}}'
+
+
+def matchers(labels: Mapping[str, str]) -> str:
+    """``{"a": "x", "b": "y"}`` -> ``a="x", b="y"``: equality matchers, in the mapping's order."""
+    return ", ".join(f'{name}="{value}"' for name, value in labels.items())
+
+
+def series(metric: str, labels: Mapping[str, str]) -> str:
+    """One series selector, ``metric{a="x", b="y"}`` (promtool inputs and expectations)."""
+    return f"{metric}{{{matchers(labels)}}}"
+
+
+def label(name: str) -> str:
+    """The alert-template expression of label ``name``: ``{{ $labels.name }}``."""
+    return f"{{{{ $labels.{name} }}}}"
 
 
 def new_or_increase(selector: str, window: str) -> str:

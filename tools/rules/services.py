@@ -1,29 +1,39 @@
-"""Per-service alerts: process CPU and memory (seeds 001/002), no data, API auth failures (004)."""
+"""Per-service alerts: process CPU and memory, silent services, the metrics API's auth failures."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+from tools import names
 from tools.rules.model import Alert, AlertCase, Firing, Group, Severity
-from tools.rules.promql import block, new_or_increase
+from tools.rules.promql import SERVICE, block, label, new_or_increase, series
 
-SVC = "deployment_environment_name, service_name"
 # What the OTLP receiver puts on every series of one app instance (job/instance from service.*).
-_ID = (
-    'job="orders", instance="i-1", service_name="orders", service_instance_id="i-1", '
-    'deployment_environment_name="prod"'
-)
 INSTANCE = {
-    "job": "orders",
-    "instance": "i-1",
-    "service_name": "orders",
-    "service_instance_id": "i-1",
-    "deployment_environment_name": "prod",
+    names.JOB: "orders",
+    names.INSTANCE: "i-1",
+    names.SERVICE_NAME: "orders",
+    names.INSTANCE_ID: "i-1",
+    names.ENV: "prod",
 }
-SERVICE = {"deployment_environment_name": "prod", "service_name": "orders"}
+OTHER_INSTANCE = {**INSTANCE, names.INSTANCE: "i-2", names.INSTANCE_ID: "i-2"}
+ORDERS_SERVICE = {names.ENV: "prod", names.SERVICE_NAME: "orders"}
+# One target_info series per exporting app instance (the collector's come from its scrape).
+APPS = f'{names.TARGET_INFO}{{{names.JOB}!="{names.COLLECTOR_JOB}"}}'
 # 401s of the JSON API (otelmetrics/instruments/events.py): no credentials, or a wrong token.
-SECURITY = "otelmetrics_api_security_events_total"
-AUTH_FAILED = f'{SECURITY}{{event_type=~"auth_failure|invalid_token"}}'
+SECURITY = names.API_SECURITY_EVENTS
+AUTH_FAILED = f'{SECURITY}{{{names.SECURITY_EVENT}=~"auth_failure|invalid_token"}}'
+# "orders i-1": the service and instance an alert summary names.
+_WHO = f"{label(names.SERVICE_NAME)} {label(names.INSTANCE_ID)}"
+
+
+def _cpu_series(values: str) -> dict[str, str]:
+    return {series(names.PROCESS_CPU_UTILIZATION, INSTANCE): values}
+
+
+def _security_series(event_type: str, values: str) -> dict[str, str]:
+    return {series(SECURITY, {**INSTANCE, names.SECURITY_EVENT: event_type}): values}
+
 
 _CPU_RUNBOOK = """\
 The process uses more than 80 % (warning) or 90 % (critical) of the CPUs it may use, averaged
@@ -37,11 +47,11 @@ def _cpu(severity: Severity, threshold: float) -> Alert:
     return Alert(
         "ProcessCpuHigh",
         severity,
-        f"avg_over_time(process_cpu_utilization_ratio[5m]) > {threshold:g}",
+        f"avg_over_time({names.PROCESS_CPU_UTILIZATION}[5m]) > {threshold:g}",
         "5m",
-        f"process CPU above {threshold * 100:g} % of its CPUs, 5 m average (seeds 001, 002)",
-        "{{ $labels.service_name }} {{ $labels.service_instance_id }}: "
-        "CPU {{ $value | humanizePercentage }} (5 m average)",
+        f"process CPU above {threshold * 100:g} % of its CPUs, 5 m average "
+        "(BotV2 MetricsMonitor, breakout_bot)",
+        f"{_WHO}: CPU {{{{ $value | humanizePercentage }}}} (5 m average)",
         "The process keeps its CPUs busy; requests queue and latency grows.",
         _CPU_RUNBOOK,
         "find the hot instance on Process; scale out or profile",
@@ -54,7 +64,7 @@ CPU_CRITICAL = replace(
     cases=(
         AlertCase(
             "95 % CPU: warning and critical after 5 m",
-            {f"process_cpu_utilization_ratio{{{_ID}}}": "0.95x40"},
+            _cpu_series("0.95x40"),
             at="6m",
             firing=(
                 Firing("critical", INSTANCE, "orders i-1: CPU 95% (5 m average)"),
@@ -64,13 +74,13 @@ CPU_CRITICAL = replace(
         ),
         AlertCase(
             "85 % CPU: the warning only",
-            {f"process_cpu_utilization_ratio{{{_ID}}}": "0.85x40"},
+            _cpu_series("0.85x40"),
             at="6m",
             firing=(Firing("warning", INSTANCE, "orders i-1: CPU 85% (5 m average)"),),
         ),
         AlertCase(
             "50 % CPU",
-            {f"process_cpu_utilization_ratio{{{_ID}}}": "0.5x40"},
+            _cpu_series("0.5x40"),
             at="6m",
         ),
     ),
@@ -79,11 +89,10 @@ CPU_CRITICAL = replace(
 MEMORY = Alert(
     "ProcessMemoryHigh",
     "warning",
-    "process_memory_utilization_ratio > 0.8",
+    f"{names.PROCESS_MEMORY_UTILIZATION} > 0.8",
     "5m",
-    "process RSS above 80 % of the host's memory (seed 001)",
-    "{{ $labels.service_name }} {{ $labels.service_instance_id }}: "
-    "RSS {{ $value | humanizePercentage }} of memory",
+    "process RSS above 80 % of the host's memory (BotV2 MetricsMonitor)",
+    f"{_WHO}: RSS {{{{ $value | humanizePercentage }}}} of memory",
     "The process holds most of the machine's memory; the OOM killer is next.",
     """\
 On **Process**, *Memory (RSS)* over a few hours tells a leak (a steady climb) from a load
@@ -94,14 +103,14 @@ or run more, smaller workers.""",
     cases=(
         AlertCase(
             "90 % of memory for 6 m",
-            {f"process_memory_utilization_ratio{{{_ID}}}": "0.9x40"},
+            {series(names.PROCESS_MEMORY_UTILIZATION, INSTANCE): "0.9x40"},
             at="6m",
             firing=(Firing("warning", INSTANCE, "orders i-1: RSS 90% of memory"),),
             pending_at="4m45s",
         ),
         AlertCase(
             "40 % of memory",
-            {f"process_memory_utilization_ratio{{{_ID}}}": "0.4x40"},
+            {series(names.PROCESS_MEMORY_UTILIZATION, INSTANCE): "0.4x40"},
             at="6m",
         ),
     ),
@@ -112,14 +121,14 @@ NO_DATA = Alert(
     "warning",
     block(
         f"""
-        group by ({SVC}) (max_over_time(target_info{{job!="otel-collector"}}[6h]))
+        group by ({SERVICE}) (max_over_time({APPS}[6h]))
           unless
-        group by ({SVC}) (max_over_time(target_info{{job!="otel-collector"}}[3m]))
+        group by ({SERVICE}) (max_over_time({APPS}[3m]))
         """
     ),
     "2m",
     "a service that sent metrics within 6 h sent none for 3 m",
-    "{{ $labels.service_name }} ({{ $labels.deployment_environment_name }}) sends no metrics",
+    f"{label(names.SERVICE_NAME)} ({label(names.ENV)}) sends no metrics",
     "Every instance of the service stopped exporting: it is down, or its metrics cannot "
     "reach the collector.",
     """\
@@ -132,16 +141,16 @@ purpose stops alerting 6 h after its last export.""",
     cases=(
         AlertCase(
             "exports stop after 5 m: pending at 9 m, firing at 11 m",
-            {f"target_info{{{_ID}}}": "1x20 _x60"},
+            {series(names.TARGET_INFO, INSTANCE): "1x20 _x60"},
             at="11m",
-            firing=(Firing("warning", SERVICE, "orders (prod) sends no metrics"),),
+            firing=(Firing("warning", ORDERS_SERVICE, "orders (prod) sends no metrics"),),
             pending_at="9m",
         ),
         AlertCase(
             "one instance goes, another keeps exporting",
             {
-                f"target_info{{{_ID}}}": "1x20 _x60",
-                f"target_info{{{_ID.replace('i-1', 'i-2')}}}": "1x80",
+                series(names.TARGET_INFO, INSTANCE): "1x20 _x60",
+                series(names.TARGET_INFO, OTHER_INSTANCE): "1x80",
             },
             at="11m",
         ),
@@ -151,11 +160,12 @@ purpose stops alerting 6 h after its last export.""",
 AUTH_FAILURES = Alert(
     "MetricsApiAuthFailures",
     "warning",
-    f"sum by ({SVC}) (\n{new_or_increase(AUTH_FAILED, '15m')}\n) > 10",
+    f"sum by ({SERVICE}) (\n{new_or_increase(AUTH_FAILED, '15m')}\n) > 10",
     "1m",
     "more than 10 requests with missing or wrong credentials (401) on the metrics API "
-    "within 15 m (seed 004)",
-    "{{ $labels.service_name }}: {{ $value | humanize }} failed authentications on the metrics API",
+    "within 15 m (MT5_UI)",
+    f"{label(names.SERVICE_NAME)}: {{{{ $value | humanize }}}} failed authentications on the "
+    "metrics API",
     "Someone keeps presenting bad or missing credentials to the metrics API: a misconfigured "
     "client, or someone guessing tokens.",
     """\
@@ -168,18 +178,22 @@ them at the proxy or firewall, rotate the token, and keep the API off public net
     cases=(
         AlertCase(
             "15 failures arriving at once (the series is new)",
-            {f'{SECURITY}{{{_ID}, event_type="invalid_token"}}': "_x4 15x20"},
+            _security_series("invalid_token", "_x4 15x20"),
             at="2m30s",
             firing=(
-                Firing("warning", SERVICE, "orders: 15 failed authentications on the metrics API"),
+                Firing(
+                    "warning",
+                    ORDERS_SERVICE,
+                    "orders: 15 failed authentications on the metrics API",
+                ),
             ),
             pending_at="1m30s",
         ),
         AlertCase(
             "3 failures (rate limiting is not an auth failure)",
             {
-                f'{SECURITY}{{{_ID}, event_type="auth_failure"}}': "_x4 3x20",
-                f'{SECURITY}{{{_ID}, event_type="rate_limited"}}': "_x4 30x20",
+                **_security_series("auth_failure", "_x4 3x20"),
+                **_security_series("rate_limited", "_x4 30x20"),
             },
             at="2m30s",
         ),
