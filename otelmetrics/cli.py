@@ -8,8 +8,8 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from otelmetrics.demo.options import DemoOptions, ScheduledScenario
 from otelmetrics.demo.scenarios import SCENARIOS
-from otelmetrics.demo.service import DemoOptions, ScheduledScenario
 
 __all__ = ["demo_options", "main"]
 

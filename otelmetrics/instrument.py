@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from otelmetrics.api.auth import Authorize
-    from otelmetrics.instruments.users import UserIdExtractor
+    from otelmetrics.instruments.user_ids import UserIdExtractor
     from otelmetrics.pipeline import MetricsHandle
 
 __all__ = ["instrument", "uninstrument"]

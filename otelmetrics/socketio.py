@@ -14,7 +14,7 @@ untouched; a disconnect handler that raises still counts the client out). Events
 sent carry the event name (capped, see :mod:`otelmetrics.instruments.websockets`); an emit counts
 one message per recipient. A client's ``request_metrics`` event is answered with a
 ``metrics_update`` event holding the current snapshot (unless the app handles ``request_metrics``
-itself), as seed 000's dashboards expect.
+itself), as the BotV2 dashboard expects.
 
 The hooks wrap python-socketio's client manager (``connect``, ``disconnect``, ``emit``) and its
 event dispatcher, the seams its own admin-UI instrumentation (``Server.instrument``) wraps; the
@@ -31,6 +31,7 @@ from typing import Any
 
 import flask_socketio  # type: ignore[import-untyped]
 
+from otelmetrics.core.once import LogOnce
 from otelmetrics.pipeline import MetricsHandle, default_handle
 from otelmetrics.settings import Settings
 
@@ -97,7 +98,7 @@ class _Hooks:
         self.saved: list[tuple[Any, str, Any]] = []
         self.answering = False
         self.running = False
-        self.failed: set[str] = set()
+        self.log_once = LogOnce(_logger, logging.ERROR, later=None)
 
     def resolve(self) -> MetricsHandle:
         if self.handle is None:
@@ -148,9 +149,8 @@ class _Hooks:
         try:
             action()
         except Exception:
-            if what not in self.failed:
-                self.failed.add(what)
-                _logger.exception("otelmetrics: counting a Socket.IO %s failed", what)
+            message = "otelmetrics: counting a Socket.IO %s failed"
+            self.log_once(what, message, what, exc_info=True)
 
     def _connect(self, original: Callable[..., Any]) -> Callable[..., Any]:
         def connect(sid: Any, namespace: str, *args: Any, **kwargs: Any) -> Any:

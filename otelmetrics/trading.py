@@ -8,12 +8,12 @@ Usage::
     metrics.order_placed("BTC-USD", "buy", "limit", venue="kraken")
     metrics.position_closed("BTC-USD", 12.5, venue="kraken", holding_seconds=340)
 
-The facade itself is :class:`~otelmetrics.instruments.trading.metrics.TradingMetrics`.
+The facade itself is :class:`~otelmetrics.instruments.trading.facade.TradingMetrics`.
 """
 
 from __future__ import annotations
 
-from otelmetrics.instruments.trading.metrics import TradingMetrics
+from otelmetrics.instruments.trading import TradingMetrics
 
 __all__ = ["TradingMetrics", "get"]
 

@@ -30,11 +30,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from otelmetrics.core.once import LogOnce
 from otelmetrics.settings import Settings
 
 __all__ = ["Authorize", "RequestInfo", "Role", "role_for"]
 
 _logger = logging.getLogger(__name__)
+_log_once = LogOnce(_logger, logging.ERROR)  # a failing hook fails every request: say it once
 
 Role = Literal["read", "admin"]
 ROLES: frozenset[str] = frozenset({"read", "admin"})
@@ -86,14 +88,12 @@ def _hook_role(hook: Authorize, info: RequestInfo) -> Role | None:
     try:
         role = hook(info)
     except Exception:
-        _log_once("raised", "otelmetrics: the API authorize hook raised; the request is denied")
+        message = "otelmetrics: the API authorize hook raised; the request is denied"
+        _log_once("raised", message, exc_info=True)
         return None
     if role is not None and not (isinstance(role, str) and role in ROLES):  # a list: unhashable
-        _log_once(
-            "returned",
-            f"otelmetrics: the API authorize hook returned {role!r} (denied); return "
-            "'read', 'admin' or None",
-        )
+        message = "otelmetrics: the API authorize hook returned %r (denied); return %s"
+        _log_once("returned", message, role, "'read', 'admin' or None")
         return None
     return role
 
@@ -115,13 +115,3 @@ def _matches(given: bytes, expected: str | None) -> bool:
     if not expected:
         return False
     return hmac.compare_digest(given, expected.encode())
-
-
-_logged: set[str] = set()
-
-
-def _log_once(kind: str, message: str) -> None:
-    """Log the first failure of each kind as an error, later ones at debug level."""
-    level = logging.DEBUG if kind in _logged else logging.ERROR
-    _logged.add(kind)
-    _logger.log(level, message, exc_info=kind == "raised")

@@ -1,6 +1,6 @@
 """The API's file downloads: a JSON export of everything, and the history as CSV.
 
-File names carry the UTC time of the export, as seed 001 had them:
+File names carry the UTC time of the export, as the BotV2 MetricsMonitor named them:
 ``metrics_20260125_011630.json`` and ``metrics_history_20260125_011630.csv``.
 """
 
@@ -8,20 +8,19 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from otelmetrics.api.call import JSON, NO_STORE, ApiResponse, Call
 from otelmetrics.core.encoding import to_json
-from otelmetrics.insights.stats import STATISTICS
+from otelmetrics.insights.statistics import STATISTICS
+from otelmetrics.insights.stats import Stats
 
-if TYPE_CHECKING:
-    from otelmetrics.insights.stats import Stats
+__all__ = ["FIELDS", "csv_export", "export_csv", "export_json", "filename", "json_export"]
 
-__all__ = ["FIELDS", "csv_export", "filename", "json_export"]
-
-# The snapshot fields of seed 001, in its order: the CSV's first columns (the 5xx rate, ours,
-# comes after them).
+# The BotV2 MetricsMonitor's snapshot fields, in its order: the CSV's first columns (the 5xx
+# rate, ours, comes after them).
 FIELDS = ("timestamp", *(name for name in STATISTICS if name != "server_error_rate_pct"))
 
 
@@ -43,11 +42,30 @@ def json_export(stats: Stats, minutes: int, now: datetime) -> bytes:
     return to_json(document).encode()
 
 
-def csv_export(history: Sequence[dict[str, Any]]) -> bytes:
-    """One row per history snapshot (oldest first): seed 001's columns, then any others."""
+def csv_export(history: Sequence[Mapping[str, Any]]) -> bytes:
+    """One row per history snapshot (oldest first): the MetricsMonitor's columns, then others."""
     extra = sorted({key for row in history for key in row} - set(FIELDS))
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=(*FIELDS, *extra), lineterminator="\r\n")
     writer.writeheader()
     writer.writerows(history)
     return out.getvalue().encode()
+
+
+def export_json(call: Call) -> ApiResponse:
+    """``GET /export/json``: :func:`json_export` as ``metrics_<time>.json``."""
+    now = call.clock()
+    body = json_export(call.source.stats, call.settings.history_minutes, now)
+    return _download(body, JSON, filename("metrics", now, "json"))
+
+
+def export_csv(call: Call) -> ApiResponse:
+    """``GET /export/csv``: :func:`csv_export` as ``metrics_history_<time>.csv``."""
+    now = call.clock()
+    body = csv_export(call.source.stats.history(call.settings.history_minutes))
+    return _download(body, "text/csv; charset=utf-8", filename("metrics_history", now, "csv"))
+
+
+def _download(body: bytes, content_type: str, name: str) -> ApiResponse:
+    disposition = ("Content-Disposition", f'attachment; filename="{name}"')
+    return ApiResponse(200, body, content_type, NO_STORE + (disposition,))

@@ -1,5 +1,6 @@
-"""The JSON API and the live page as a Flask blueprint (the checks and bodies are in
-:mod:`otelmetrics.api.service`, shared with the Starlette router: the same bytes).
+"""The JSON API and the live page as a Flask blueprint (the checks are in
+:mod:`otelmetrics.api.service` and the bodies in the endpoints' handlers, shared with the
+Starlette router: the same bytes).
 
 :class:`otelmetrics.flask.OtelMetrics` mounts it unless ``api=False``::
 
@@ -17,14 +18,9 @@ from collections.abc import Callable, Iterator
 
 from flask import Blueprint, Flask, Response, current_app, request
 
-from otelmetrics.api.service import (
-    ENDPOINT,
-    ENDPOINTS,
-    ApiRequest,
-    ApiResponse,
-    Endpoint,
-    MetricsApi,
-)
+from otelmetrics.api.call import ApiRequest, ApiResponse
+from otelmetrics.api.endpoints import ENDPOINT, ENDPOINTS, Endpoint
+from otelmetrics.api.service import MetricsApi
 from otelmetrics.api.sse import MetricsStream
 
 __all__ = ["BLUEPRINT", "mount", "unmount"]

@@ -22,14 +22,22 @@ import json
 from functools import lru_cache
 from importlib.resources import files
 
+from otelmetrics.api.call import ApiResponse, Call
 from otelmetrics.settings import Settings
 
-__all__ = ["render"]
+__all__ = ["dashboard", "render"]
 
 _STATIC = files("otelmetrics.api") / "static"
-# The circuit-breaker banner shows from a trip until this long after the last one (seed 003);
+# The circuit-breaker banner shows from a trip until this long after the last one (as the
+# crypto-ai-bot dashboard had it);
 # ``?breaker_window=<seconds>`` on the page's URL overrides it (a demo, a test).
 BREAKER_WINDOW_MS = 60_000
+
+
+def dashboard(call: Call) -> ApiResponse:
+    """The live page, at ``settings.dashboard_path``; it reads no metrics itself."""
+    html, headers = render(call.settings)
+    return ApiResponse(200, html, "text/html; charset=utf-8", headers)
 
 
 def render(settings: Settings) -> tuple[bytes, tuple[tuple[str, str], ...]]:

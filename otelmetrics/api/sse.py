@@ -1,10 +1,10 @@
 """Server-Sent Events for ``GET <prefix>/sse/metrics``: formatting and the event sequence.
 
 The stream opens with a ``retry:`` hint, a ``metrics_update`` event and the extra events (the
-API sends one: ``kraken_metrics``, the exchange-feed view of seed 003, named by
+API sends one: ``kraken_metrics``, the crypto-ai-bot dashboard's exchange-feed view, named by
 ``sse_feed_event``), then every ``sse_interval`` seconds sends a ``metrics_update`` (the
 ``/current`` snapshot), the extra events and a ``heartbeat`` (``{"timestamp": <ms since
-epoch>}``, as seed 003 had)::
+epoch>}``, as the crypto-ai-bot publisher sent it)::
 
     retry: 5000
 
@@ -38,6 +38,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from otelmetrics.core.encoding import to_json
+from otelmetrics.core.once import LogOnce
 
 __all__ = ["MetricsStream", "format_event"]
 
@@ -99,7 +100,7 @@ class MetricsStream:
     """The events of one SSE connection; the adapter waits ``interval`` between :meth:`tick` s.
 
     Args:
-        snapshot: Returns the current metrics dict (``handle.stats.current``).
+        snapshot: Returns the current metrics dict (``Stats.current``).
         interval: Seconds between ticks (``sse_interval``).
         max_events: Stop after this many ``metrics_update`` events; None streams until the
             client disconnects.
@@ -127,7 +128,7 @@ class MetricsStream:
         self.events = tuple(events)
         self.wall_clock = wall_clock
         self.sent = 0  # updates so far (attempts: a failed snapshot counts too)
-        self._failed: set[str] = set()
+        self._log_once = LogOnce(_logger, logging.ERROR, later=None)
         self._on_close = on_close
 
     def close(self) -> None:
@@ -165,8 +166,7 @@ class MetricsStream:
         try:
             data = payload()
         except Exception:
-            if name not in self._failed:
-                _logger.exception("otelmetrics: the SSE %s payload failed; skipping it", name)
-            self._failed.add(name)
+            message = "otelmetrics: the SSE %s payload failed; skipping it"
+            self._log_once(name, message, name, exc_info=True)
             return b""
         return format_event(name, data, event_id=self.sent)

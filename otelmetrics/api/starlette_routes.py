@@ -1,5 +1,6 @@
 """The JSON API and the live page as Starlette routes, for FastAPI and Starlette apps (the checks
-and bodies are in :mod:`otelmetrics.api.service`, shared with the Flask blueprint).
+are in :mod:`otelmetrics.api.service` and the bodies in the endpoints' handlers, shared with the
+Flask blueprint).
 
 :func:`otelmetrics.fastapi.instrument_app` adds them unless ``api=False``::
 
@@ -21,7 +22,9 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from otelmetrics.api.service import ENDPOINTS, ApiRequest, ApiResponse, Endpoint, MetricsApi
+from otelmetrics.api.call import ApiRequest, ApiResponse
+from otelmetrics.api.endpoints import ENDPOINTS, Endpoint
+from otelmetrics.api.service import MetricsApi
 from otelmetrics.api.sse import MetricsStream
 
 __all__ = ["make_routes"]

@@ -15,6 +15,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from otelmetrics.core.once import LogOnce
+
 _logger = logging.getLogger(__name__)
 
 OTHER = "_OTHER"
@@ -31,7 +33,7 @@ class BoundedValues:
         self.limit = limit
         self.fix = fix  # how to keep more values, for the warning
         self._kept: dict[str, str] = {}
-        self._warned = False
+        self._log_once = LogOnce(_logger, later=None)
 
     def __call__(self, value: str | None) -> str | None:
         """``value`` when it is kept, ``_OTHER`` when it is not, None for None (no attribute).
@@ -47,7 +49,7 @@ class BoundedValues:
     def reset(self) -> None:
         """Forget the values seen (the allow-list stays)."""
         self._kept = {}
-        self._warned = False
+        self._log_once.forget()
 
     def _admit(self, value: str) -> str:
         if not isinstance(value, str):
@@ -63,14 +65,12 @@ class BoundedValues:
         return OTHER
 
     def _warn(self, value: str) -> None:
-        if self._warned:
-            return
-        self._warned = True
         if self.allowed is None:
             reason = f"more than {self.limit} distinct values"
         else:
             reason = "a value outside its allow-list"
-        _logger.warning(
+        self._log_once(
+            "folded",
             "%s got %s (first folded: %r); such values are recorded as %s. To keep them: %s.",
             self.attribute,
             reason,

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from otelmetrics.core.aggregators import DualBuckets, ExplicitBuckets, ExponentialBuckets, Total
+from otelmetrics.core.once import LogOnce
 
 _logger = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class SeriesTable:
         self.series: dict[Key, tuple[Aggregator, ...]] = {}
         self._attributes: dict[Key, dict[str, Any]] = {}
         self._factories = tuple(_factory(spec, layout) for spec in self.specs)
-        self._warned = False
+        self._log_once = LogOnce(_logger, later=None)
 
     def get(self, key: Key) -> tuple[Aggregator, ...]:
         """The aggregators for ``key``, created on first use. Call with ``lock`` held."""
@@ -102,16 +103,15 @@ class SeriesTable:
         return aggs
 
     def _overflow(self, key: Key) -> tuple[Aggregator, ...]:
-        if not self._warned:
-            self._warned = True
-            _logger.warning(
-                "%s reached its cardinality limit of %d series; further attribute sets are "
-                "folded into otel.metric.overflow=true (first folded: %r). Raise "
-                "OTELMETRICS_CARDINALITY_LIMIT or drop the high-cardinality attribute.",
-                self.specs[0].name,
-                self.limit,
-                key,
-            )
+        self._log_once(
+            "overflow",
+            "%s reached its cardinality limit of %d series; further attribute sets are "
+            "folded into otel.metric.overflow=true (first folded: %r). Raise "
+            "OTELMETRICS_CARDINALITY_LIMIT or drop the high-cardinality attribute.",
+            self.specs[0].name,
+            self.limit,
+            key,
+        )
         found = self.series.get(_OVERFLOW_KEY)
         if found is None:
             found = self._create(_OVERFLOW_KEY, dict(OVERFLOW_ATTRIBUTES))

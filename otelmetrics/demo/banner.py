@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from otelmetrics.demo.control import PREFIX
+from otelmetrics.demo.options import DemoOptions, Tokens
 from otelmetrics.demo.scenarios import SCENARIOS
 
 if TYPE_CHECKING:
     from otelmetrics.demo.app import DemoService
-    from otelmetrics.demo.service import DemoOptions, Tokens
 
 __all__ = ["banner"]
 

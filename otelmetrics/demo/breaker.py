@@ -3,7 +3,7 @@
 Closed: calls go through; ``max_failures`` failures in a row open it (a trip). Open: calls are
 refused for ``open_seconds``, then it is half-open. Half-open: calls go through as probes; one
 failure opens it again (another trip), ``half_open_seconds`` without a failure close it.
-The defaults follow seed 003's ``max_failures: 5``, shortened timeouts for a demo::
+The defaults follow the crypto-ai-bot breaker's ``max_failures: 5``, shortened timeouts for a demo::
 
     breaker = CircuitBreaker("kraken-api", trading=handle.trading)
     if breaker.allow(now):

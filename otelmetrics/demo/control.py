@@ -3,7 +3,7 @@
 - ``GET /api/demo/scenarios``: every scenario and its window (read role);
 - ``POST /api/demo/scenarios/{name}[?duration=SECONDS]``: start one now (admin role).
 
-Roles follow the JSON API's rule (:func:`otelmetrics.api.auth.role_for`: bearer tokens
+Roles follow the JSON API's rule (:func:`otelmetrics.auth.role_for`: bearer tokens
 ``OTELMETRICS_API_TOKEN`` / ``OTELMETRICS_API_ADMIN_TOKEN``): no role 401, read role on the
 admin endpoint 403, then 404 for an unknown name and 400 for a bad duration. A started
 scenario answers 202 with its window on the simulation clock. Every 401 and 403 is reported
@@ -16,8 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from otelmetrics.api.auth import RequestInfo, Role, role_for
-from otelmetrics.api.service import FORBIDDEN, UNAUTHORIZED
+from otelmetrics.auth import FORBIDDEN, UNAUTHORIZED, RequestInfo, Role, role_for
 from otelmetrics.demo.scenarios import SCENARIOS, Scenarios
 from otelmetrics.settings import Settings
 

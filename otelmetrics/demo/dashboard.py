@@ -1,4 +1,5 @@
-"""The demo's Flask dashboard with Flask-SocketIO (seed 000's shape, port 8050 by default).
+"""The demo's Flask dashboard with Flask-SocketIO (the BotV2 dashboard's shape,
+port 8050 by default).
 
 Routes: ``/`` (a small page, no CDN), ``/api/portfolio``, ``/api/prices``,
 ``/api/strategies/<name>`` (the business routes the scenarios disturb), the scenario
@@ -85,9 +86,9 @@ def start_price_broadcast(
     socketio.start_background_task(broadcast)
 
 
-def _business_routes(
-    app: Flask, simulation: Simulation, faults: HttpFaults, handle: MetricsHandle
-) -> None:
+def _disturbed_by(faults: HttpFaults) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A decorator: the view answers late, or with a 500, as the active scenarios say."""
+
     def disturbed(view: Callable[..., Any]) -> Callable[..., Any]:
         def wrapped(**kwargs: Any) -> Any:
             plan = faults.plan()
@@ -98,6 +99,14 @@ def _business_routes(
 
         wrapped.__name__ = view.__name__
         return wrapped
+
+    return disturbed
+
+
+def _business_routes(
+    app: Flask, simulation: Simulation, faults: HttpFaults, handle: MetricsHandle
+) -> None:
+    disturbed = _disturbed_by(faults)
 
     @app.get("/")
     def index() -> Response:

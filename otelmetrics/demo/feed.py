@@ -1,10 +1,10 @@
 """The simulated exchange websocket feed: messages with latency, trades, disconnects.
 
-Each step, every pair of a connected venue receives a random number of ``trade``, ``spread``
-and ``ohlc`` messages (Poisson, by rate), each with a lognormal latency around the venue's
-median (kraken: p50 12 ms, p95 30 ms, p99 43 ms, as seed 003 saw). The ``feed_disconnect`` and
-``reconnect_storm`` scenarios take the kraken feed down; when it comes back the trading facade
-counts a reconnect.
+Each step, every pair of a connected venue receives a random number of ``trade``, ``spread`` and
+``ohlc`` messages (Poisson, by rate), each with a lognormal latency around the venue's median
+(kraken: p50 12 ms, p95 30 ms, p99 43 ms, as the crypto-ai-bot publisher saw). The
+``feed_disconnect`` and ``reconnect_storm`` scenarios take the kraken feed down; when it comes
+back the trading facade counts a reconnect.
 """
 
 from __future__ import annotations

@@ -71,17 +71,7 @@ class Simulation:
         self.step_seconds = step_seconds
         self.steps = 0
         self.market = Market(self.rng)
-        self.feeds = tuple(
-            ExchangeFeed(
-                venue,
-                self.market.pairs,
-                trading=trading,
-                rng=self.rng,
-                scenarios=self.scenarios,
-                errors=errors,
-            )
-            for venue in VENUES
-        )
+        self.feeds = self._feeds(trading, errors)
         self.broker = Broker(
             ORDER_VENUE, trading=trading, rng=self.rng, scenarios=self.scenarios, errors=errors
         )
@@ -97,6 +87,21 @@ class Simulation:
             manual_rng=random.Random(f"{seed}/manual-orders"),
         )
         self._connect()
+
+    def _feeds(
+        self, trading: TradingMetrics, errors: Callable[[str, str], None]
+    ) -> tuple[ExchangeFeed, ...]:
+        return tuple(
+            ExchangeFeed(
+                venue,
+                self.market.pairs,
+                trading=trading,
+                rng=self.rng,
+                scenarios=self.scenarios,
+                errors=errors,
+            )
+            for venue in VENUES
+        )
 
     @property
     def now(self) -> float:

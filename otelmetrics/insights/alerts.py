@@ -1,4 +1,4 @@
-"""The operations alerts of seed 004, evaluated from plain inputs.
+"""The MT5-style operations alerts, evaluated from plain inputs, and the shape of every alert.
 
 =====================  ========  ==========  =================================================
 name                   severity  category    fires when (threshold key in ``thresholds``)
@@ -13,9 +13,9 @@ TRADING_FAILURES       warning   trading     more than 10 failed orders today
                                              (``failed_orders_today``)
 =====================  ========  ==========  =================================================
 
-:func:`evaluate` is pure; :class:`AlertSince` adds since when each alert has fired, the same
-shape as :meth:`otelmetrics.insights.stats.Stats.alerts` (name, severity, category, message, value,
-threshold, since), so ``/alerts`` serves both lists as one.
+:func:`evaluate` is pure; :class:`AlertSince` adds since when each alert has fired. The
+statistics' threshold alerts (:meth:`otelmetrics.insights.stats.Stats.alerts`) have the same
+shape, :class:`Alert`, so ``/alerts`` serves both lists as one.
 """
 
 from __future__ import annotations
@@ -24,16 +24,33 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import TypedDict
 
-__all__ = ["RULES", "AlertSince", "OpsFacts", "Rule", "evaluate"]
+__all__ = ["RULES", "Alert", "AlertSince", "FiredAlert", "OpsFacts", "Rule", "evaluate"]
 
 MIN_REQUESTS = 10  # below this many requests since start, the error rate does not alert
 
 
+class FiredAlert(TypedDict):
+    """A rule breached now; ``severity`` is warning or critical."""
+
+    name: str
+    severity: str
+    category: str
+    message: str
+    value: float
+    threshold: float
+
+
+class Alert(FiredAlert):
+    """An ``/alerts`` entry: a breached rule and since when (ISO-8601 UTC) it has fired."""
+
+    since: str
+
+
 @dataclass(frozen=True)
 class OpsFacts:
-    """The numbers the alerts read (see :func:`otelmetrics.insights.operations.facts`)."""
+    """The numbers the alerts read (see :func:`otelmetrics.insights.status.ops_facts`)."""
 
     total_requests: int
     total_errors: int
@@ -111,9 +128,9 @@ RULES = (
 )
 
 
-def evaluate(facts: OpsFacts, thresholds: Mapping[str, float]) -> list[dict[str, Any]]:
+def evaluate(facts: OpsFacts, thresholds: Mapping[str, float]) -> list[FiredAlert]:
     """The rules breached now: name, severity, category, message, value, threshold."""
-    alerts = []
+    alerts: list[FiredAlert] = []
     for rule in RULES:
         threshold = 0.0 if rule.threshold_key is None else float(thresholds[rule.threshold_key])
         value = rule.value(facts)
@@ -138,7 +155,7 @@ class AlertSince:
         self._lock = threading.Lock()
         self._since: dict[str, float] = {}
 
-    def stamp(self, alerts: Iterable[dict[str, Any]], now: float) -> list[dict[str, Any]]:
+    def stamp(self, alerts: Iterable[FiredAlert], now: float) -> list[Alert]:
         """``alerts`` with ``since`` added; an alert missing from them has cleared."""
         firing = list(alerts)
         with self._lock:

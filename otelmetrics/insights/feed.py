@@ -1,6 +1,6 @@
 """The exchange-feed view: rolling latency percentiles per pair, and the SSE feed event.
 
-Seed 003's dashboard reads p50/p95/p99 of the websocket latency per pair, breaker trips,
+The crypto-ai-bot dashboard reads p50/p95/p99 of the websocket latency per pair, breaker trips,
 reconnects, trades per minute and the connection status, as one ``kraken_metrics`` event on
 ``/sse/metrics`` (the name is ``sse_feed_event``)::
 
@@ -20,13 +20,14 @@ by the message rate. :func:`feed_event` builds the event's payload.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from otelmetrics.core.forks import ForkGuard
+from otelmetrics.core.once import LogOnce
 from otelmetrics.core.window import SLOTS, Sketch
 
 __all__ = ["FeedLatency", "feed_event"]
@@ -89,10 +90,10 @@ class FeedLatency:
         self.slot_seconds = seconds / SLOTS
         self.max_series = max_series
         self.clock = clock
-        self._pid = os.getpid()
+        self._fork = ForkGuard()
         self._lock = threading.Lock()
         self._rings: dict[tuple[str, str], _Ring] = {}
-        self._warned = False
+        self._log_once = LogOnce(_logger, later=None)
 
     @property
     def tables(self) -> tuple[()]:
@@ -118,15 +119,14 @@ class FeedLatency:
         if self.pairs is not None and pair not in self.pairs:
             return None
         if len(self._rings) >= self.max_series:
-            if not self._warned:
-                self._warned = True
-                _logger.warning(
-                    "otelmetrics: feed latency percentiles kept for %d (venue, pair) only; "
-                    "%r/%r and later ones are not (set OTELMETRICS_FEED_PAIRS)",
-                    self.max_series,
-                    venue,
-                    pair,
-                )
+            self._log_once(
+                "capped",
+                "otelmetrics: feed latency percentiles kept for %d (venue, pair) only; "
+                "%r/%r and later ones are not (set OTELMETRICS_FEED_PAIRS)",
+                self.max_series,
+                venue,
+                pair,
+            )
             return None
         ring = self._rings[(venue, pair)] = _Ring()
         return ring
@@ -160,8 +160,7 @@ class FeedLatency:
 
     def reset(self) -> None:
         """Forget every ring (after a fork, with a new lock; and for the API's reset)."""
-        if self._pid != os.getpid():
-            self._pid = os.getpid()
+        if self._fork.forked():  # the parent's lock may be held by a thread that is gone
             self._lock = threading.Lock()
         with self._lock:
             self._rings = {}
@@ -190,7 +189,7 @@ def feed_event(
     breakers: Iterable[str] | None,
     now: float,
 ) -> dict[str, Any]:
-    """The ``kraken_metrics`` payload (seed 003 field names) for one venue's feed.
+    """The ``kraken_metrics`` payload (the crypto-ai-bot publisher's names) for one venue's feed.
 
     Args:
         latency: ``handle.feed_latency``.

@@ -1,4 +1,6 @@
-"""Health checks on the in-process statistics: thresholds, levels and since-when (seeds 001/002).
+"""Health checks on the in-process statistics: thresholds, levels, since-when.
+
+The thresholds and levels are those of the BotV2 monitor and the breakout_bot API.
 
 Each :class:`Check` watches one statistic: above its threshold (``settings.thresholds``) it is a
 warning, above its critical level a critical. :class:`Breaches` turns the failing checks into
@@ -27,7 +29,7 @@ class Check:
     needs_traffic: bool = False
 
 
-# Critical levels: twice the error-rate and latency thresholds, memory 95 % and CPU 90 % (seed 002).
+# Critical levels: twice the error-rate and latency thresholds; memory 95 %, CPU 90 %.
 CHECKS = (
     Check("error_rate_pct", "HIGH_ERROR_RATE", "errors", "Error rate", lambda t: 2 * t, True),
     Check("latency_p99_ms", "HIGH_LATENCY", "performance", "P99 latency", lambda t: 2 * t, True),

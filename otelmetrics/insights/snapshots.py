@@ -1,4 +1,6 @@
-"""The CSV snapshot log (seed 004): one row of totals per snapshot, never a half-written row.
+"""The CSV snapshot log of the MT5-style operations views: one row of totals per snapshot.
+
+Never a half-written row.
 
 Usage::
 
@@ -6,7 +8,7 @@ Usage::
     log.snapshot()          # POST /snapshot: one row now (returns it)
     log.start()             # with snapshot_interval > 0: one row every interval, on a thread
 
-The columns are seed 004's (``broker_*`` for its ``mt5_*``)::
+The columns are the MT5_UI monitor's (``broker_*`` for its ``mt5_*``)::
 
     ts_utc,uptime_hours,total_requests,total_errors,error_rate,orders_placed,orders_failed,
     order_success_rate,broker_connected,broker_failures
@@ -40,6 +42,8 @@ import os
 import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
+
+from otelmetrics.core.once import LogOnce
 
 try:
     import fcntl
@@ -141,7 +145,7 @@ class SnapshotLog:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._started = False
-        self._failed = False
+        self._log_once = LogOnce(_logger)
 
     @classmethod
     def from_settings(cls, settings: Settings, provider: Provider | None = None) -> SnapshotLog:
@@ -269,11 +273,10 @@ class SnapshotLog:
         while not stop.wait(self.interval):
             try:
                 self.snapshot()
-                self._failed = False
+                self._log_once.forget()  # after a recovery, the next failure is news again
             except Exception:  # a failed snapshot must not end the thread
-                level = logging.DEBUG if self._failed else logging.WARNING
-                self._failed = True
-                _logger.log(level, "otelmetrics: snapshot to %s failed", self.path, exc_info=True)
+                message = "otelmetrics: snapshot to %s failed"
+                self._log_once("failed", message, self.path, exc_info=True)
 
 
 def _fsync_directory(directory: str) -> None:

@@ -16,72 +16,56 @@ import logging
 import os
 import threading
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from collections.abc import Callable
 from importlib.metadata import version
 from time import perf_counter, time
-from typing import Any, Protocol, TypeVar
+from typing import Any, cast
 
+from otelmetrics.core.forks import ForkGuard
+from otelmetrics.core.once import LogOnce
 from otelmetrics.core.window import RollingWindow, WindowView
 from otelmetrics.insights import health, workers
+from otelmetrics.insights.alerts import Alert
 from otelmetrics.insights.health import Breaches
+from otelmetrics.insights.sampler import Sampler
 from otelmetrics.insights.samples import Samples
+from otelmetrics.insights.service import service_snapshot, shared_directory
+from otelmetrics.insights.sources import (
+    ConnectionSource,
+    StatsOptions,
+    UserSource,
+    WindowSource,
+)
+from otelmetrics.insights.statistics import (
+    STATISTICS,
+    Gauges,
+    Health,
+    HealthCheck,
+    ServiceSnapshot,
+    Snapshot,
+    Statistics,
+    components,
+    gauges,
+    iso,
+    numbers,
+    pct,
+    shape,
+)
 from otelmetrics.instruments.process import ProcessSampler, Sample
+
+__all__ = [
+    "STATISTICS",
+    "ConnectionSource",
+    "Stats",
+    "StatsOptions",
+    "UserSource",
+    "WindowSource",
+]
 
 _logger = logging.getLogger(__name__)
 
 SAMPLE_SECONDS = 5.0
 SAMPLES_KEPT = 1000
-STATISTICS = (
-    "request_rate_rpm",
-    "error_rate_pct",
-    "server_error_rate_pct",
-    "latency_p50_ms",
-    "latency_p95_ms",
-    "latency_p99_ms",
-    "active_users",
-    "memory_usage_pct",
-    "memory_usage_mb",
-    "cpu_usage_pct",
-    "websocket_connections",
-    "total_requests",
-    "total_errors",
-)
-
-
-T = TypeVar("T")
-
-
-class WindowSource(Protocol):
-    """Reads the rolling window under the lock its writer holds (``HttpServerMetrics``)."""
-
-    def read_window(self, read: Callable[[RollingWindow], T]) -> T: ...
-
-
-class UserSource(Protocol):
-    """The active users (``ActiveUsers``)."""
-
-    def count(self) -> int: ...
-
-    def ids(self) -> list[str]: ...
-
-
-class ConnectionSource(Protocol):
-    """The open websocket connections (``WebsocketMetrics``)."""
-
-    def active_total(self) -> int: ...
-
-
-@dataclass(frozen=True)
-class StatsOptions:
-    """What the statistics need of the settings (the same names as there)."""
-
-    window_seconds: float = 300.0
-    history_minutes: int = 60
-    user_timeout_seconds: float = 300.0
-    thresholds: Mapping[str, float] = field(default_factory=dict)
-    stats_dir: str | None = None
 
 
 class Stats:
@@ -118,37 +102,36 @@ class Stats:
         self._clock = clock
         self._monotonic = monotonic
         if options.stats_dir is not None:
-            _shared_directory(options.stats_dir)
+            shared_directory(options.stats_dir)
         self._process = ProcessSampler()
+        self._log_once = LogOnce(_logger, later=None)
         self._lock = threading.Lock()
-        self._pid = os.getpid()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._fork = ForkGuard()
+        self._sampler = Sampler(lambda: self.tick(), SAMPLE_SECONDS, name="otelmetrics-stats")
         self._clear()
         if start:
             self.start()
 
     def _clear(self) -> None:
-        self._history: deque[tuple[float, dict[str, Any]]] = deque(
-            maxlen=self.options.history_minutes
-        )
+        self._history: deque[tuple[float, Snapshot]] = deque(maxlen=self.options.history_minutes)
         self._samples = Samples(SAMPLES_KEPT, STATISTICS)
         self._breaches = Breaches()
         self._resources_ok = True
 
     # -- the views -------------------------------------------------------------------------
 
-    def current(self) -> dict[str, Any]:
-        """The seed-001 snapshot: rates, percentiles (ms), users, resources and totals."""
+    def current(self) -> Snapshot:
+        """The snapshot now: rates, percentiles (ms), users, resources and totals."""
         return self._snapshot(self._clock())[0]
 
-    def history(self, minutes: int) -> list[dict[str, Any]]:
+    def history(self, minutes: int) -> list[Snapshot]:
         """One-minute snapshots of the last ``minutes`` minutes, oldest first."""
         since = self._clock() - minutes * 60
         with self._lock:
             return [snapshot for at, snapshot in self._history if at >= since]
 
-    def statistics(self) -> dict[str, Any]:
+    def statistics(self) -> Statistics:
+        """The snapshot, the totals since start and the window's configuration."""
         current = self.current()
         requests, errors = current["total_requests"], current["total_errors"]
         return {
@@ -156,7 +139,7 @@ class Stats:
             "totals": {
                 "total_requests": requests,
                 "total_errors": errors,
-                "total_error_rate_pct": _pct(errors, requests),
+                "total_error_rate_pct": pct(errors, requests),
             },
             "configuration": {
                 "window_seconds": self.options.window_seconds,
@@ -165,27 +148,29 @@ class Stats:
             },
         }
 
-    def health(self) -> dict[str, Any]:
+    def health(self) -> Health:
         """Status (healthy, degraded, unhealthy), components, threshold checks, current rpm."""
         current, requests = self._snapshot(self._clock())
         thresholds = self.options.thresholds
         checks = {
-            found.statistic: health.check(found, current, requests, thresholds)
+            found.statistic: cast(HealthCheck, health.check(found, current, requests, thresholds))
             for found in health.CHECKS
         }
         return {
             "status": health.status(checks),
-            "components": self._components(),
+            "components": components(resources=self._resources_ok),
             "checks": checks,
             "current_rpm": current["request_rate_rpm"],
         }
 
-    def alerts(self) -> list[dict[str, Any]]:
+    def alerts(self) -> list[Alert]:
         """The thresholds breached now, with severity, category and since when."""
         now = self._clock()
         current, requests = self._snapshot(now)
+        thresholds = self.options.thresholds
         with self._lock:
-            return list(self._breaches.alerts(current, requests, self.options.thresholds, now))
+            found = self._breaches.alerts(current, requests, thresholds, now)
+            return [cast(Alert, alert) for alert in found]
 
     def series(self, name: str, last_n: int) -> list[dict[str, Any]]:
         """The last ``last_n`` 5-second samples of one statistic. KeyError for unknown names."""
@@ -194,7 +179,7 @@ class Stats:
         self._ensure_sample()
         with self._lock:
             return [
-                {"timestamp": _iso(at), "value": value}
+                {"timestamp": iso(at), "value": value}
                 for at, value in self._samples.last(STATISTICS.index(name), last_n)
             ]
 
@@ -203,6 +188,20 @@ class Stats:
         self._ensure_sample()
         with self._lock:
             return {name: self._samples.summary(i) for i, name in enumerate(STATISTICS)}
+
+    def service_current(self) -> ServiceSnapshot:
+        """The snapshot of every worker that shares ``stats_dir``, merged (see workers.py).
+
+        Raises:
+            LookupError: No ``stats_dir`` is configured.
+        """
+        directory = self.options.stats_dir
+        if directory is None:
+            raise LookupError("set OTELMETRICS_STATS_DIR to merge the workers' statistics")
+        now = self._clock()
+        return service_snapshot(
+            directory, self._state(now), now, window_seconds=self.options.window_seconds
+        )
 
     @property
     def tables(self) -> tuple[()]:
@@ -218,7 +217,7 @@ class Stats:
         now = self._clock()
         snapshot, requests = self._snapshot(now)
         with self._lock:
-            self._samples.append(now, [float(snapshot[name]) for name in STATISTICS])
+            self._samples.append(now, numbers(snapshot))
             last = self._history[-1][0] if self._history else None
             if last is None or now // 60 > last // 60:
                 self._history.append((now, snapshot))
@@ -229,34 +228,20 @@ class Stats:
 
     def start(self) -> None:
         """Start the sampling thread (again, in a forked child)."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="otelmetrics-stats", daemon=True)
-        self._thread.start()
+        self._sampler.start()
 
     def stop(self) -> None:
         """Stop the sampling thread (waiting up to a second for a sample in progress)."""
-        self._stop.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(1.0)
-
-    def _run(self) -> None:
-        while not self._stop.wait(SAMPLE_SECONDS):
-            try:
-                self.tick()
-            except Exception:  # a failed sample must not end the thread
-                _logger.warning("otelmetrics: sampling the statistics failed", exc_info=True)
+        self._sampler.stop()
 
     def reset(self) -> None:
         """Start from zero: the window, the totals, the samples, the history and the alerts."""
         self._http.read_window(RollingWindow.reset)
-        if self._pid != os.getpid():  # a forked child: the parent's sampler may have held it
-            self._lock, self._pid = threading.Lock(), os.getpid()
+        if self._fork.forked():  # the parent's sampler may have held the lock at the fork
+            self._lock = threading.Lock()
         with self._lock:
             self._clear()
-        if self._thread is not None:
+        if self._sampler.started:
             self.start()  # after a fork the thread is gone
 
     # -- internals ---------------------------------------------------------------------------
@@ -269,38 +254,17 @@ class Stats:
         now = self._monotonic()
         return self._http.read_window(lambda window: (window.view(now), list(window.totals)))
 
-    def _snapshot(self, now: float) -> tuple[dict[str, Any], int]:
+    def _snapshot(self, now: float) -> tuple[Snapshot, int]:
         """The snapshot at ``now``, and how many requests the window holds."""
         view, totals = self._window()
-        return _shape(now, view, totals, self._gauges()), view.requests
+        return shape(now, view, totals, self._gauges()), view.requests
 
-    def _gauges(self) -> dict[str, float]:
-        process = self._resources()
-        return {
-            "active_users": self._users.count(),
-            "memory_usage_pct": round(process.memory_utilization * 100, 2) if process else 0.0,
-            "memory_usage_mb": round(process.rss / 1048576, 1) if process else 0.0,
-            "cpu_usage_pct": round(process.cpu_utilization * 100, 2) if process else 0.0,
-            "websocket_connections": self._websockets.active_total(),
-        }
-
-    def service_current(self) -> dict[str, Any]:
-        """The snapshot of every worker that shares ``stats_dir``, merged (see workers.py)."""
-        directory = self.options.stats_dir
-        if directory is None:
-            raise LookupError("set OTELMETRICS_STATS_DIR to merge the workers' statistics")
-        now = self._clock()
-        states = workers.collect(directory, self._state(now), now)
-        merged = workers.merge(states, now, self.options.window_seconds)
-        view = WindowView(
-            merged["requests"],
-            merged["errors"],
-            merged["server_errors"],
-            merged["seconds"],
-            *merged["percentiles"],
+    def _gauges(self) -> Gauges:
+        return gauges(
+            self._resources(),
+            active_users=self._users.count(),
+            websockets=self._websockets.active_total(),
         )
-        gauges = {name: round(value, 2) for name, value in merged["gauges"].items()}
-        return {**_shape(now, view, merged["totals"], gauges), "workers": merged["workers"]}
 
     def _state(self, epoch: float) -> dict[str, Any]:
         """This worker's window, totals and gauges, for the other workers to merge."""
@@ -312,60 +276,9 @@ class Stats:
         try:
             sample = self._process.sample()
         except Exception:  # psutil can fail in odd sandboxes; the API still answers
-            if self._resources_ok:
-                _logger.warning("otelmetrics: process sampling failed", exc_info=True)
             self._resources_ok = False
+            self._log_once("sample", "otelmetrics: process sampling failed", exc_info=True)
             return None
         self._resources_ok = True
+        self._log_once.forget("sample")  # a later failure is news again
         return sample
-
-    def _components(self) -> dict[str, str]:
-        def state(ok: bool) -> str:
-            return "operational" if ok else "unavailable"
-
-        return {
-            "metrics_monitor": state(True),
-            "request_tracking": state(True),
-            "resource_monitoring": state(self._resources_ok),
-            "websocket_tracking": state(True),
-        }
-
-
-def _shape(
-    now: float, view: WindowView, totals: Sequence[int], gauges: dict[str, float]
-) -> dict[str, Any]:
-    """Seed 001's snapshot fields (and the 5xx rate) from a window view, totals and gauges."""
-    minutes = view.seconds / 60
-    return {
-        "timestamp": _iso(now),
-        "request_rate_rpm": round(view.requests / minutes, 2) if minutes else 0.0,
-        "error_rate_pct": _pct(view.errors, view.requests),
-        "server_error_rate_pct": _pct(view.server_errors, view.requests),
-        "latency_p50_ms": round(view.p50 * 1000, 3),
-        "latency_p95_ms": round(view.p95 * 1000, 3),
-        "latency_p99_ms": round(view.p99 * 1000, 3),
-        "active_users": gauges["active_users"],
-        "memory_usage_pct": gauges["memory_usage_pct"],
-        "memory_usage_mb": gauges["memory_usage_mb"],
-        "cpu_usage_pct": gauges["cpu_usage_pct"],
-        "websocket_connections": gauges["websocket_connections"],
-        "total_requests": totals[0],
-        "total_errors": totals[1],
-    }
-
-
-def _shared_directory(path: str) -> None:
-    try:
-        os.makedirs(path, exist_ok=True)
-    except OSError as exc:
-        raise ValueError(f"OTELMETRICS_STATS_DIR={path!r} cannot be created ({exc})") from None
-    if not os.access(path, os.W_OK):
-        raise ValueError(f"OTELMETRICS_STATS_DIR={path!r} is not writable: pick a directory")
-
-
-def _pct(part: int, whole: int) -> float:
-    return round(100.0 * part / whole, 2) if whole else 0.0
-
-
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).isoformat()

@@ -25,7 +25,6 @@ rate_limited). Recording never raises: a bad argument is logged once and dropped
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from array import array
@@ -35,6 +34,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from otelmetrics.core.bounded import BoundedValues
+from otelmetrics.core.forks import ForkGuard
+from otelmetrics.core.once import LogOnce
 from otelmetrics.core.store import Aggregator, InstrumentSpec, SeriesTable
 
 __all__ = ["KNOWN_SCOPES", "SECURITY_TYPES", "DayCounter", "Events", "security_type"]
@@ -111,8 +112,8 @@ class Events:
     def __init__(self, *, limit: int = 2000, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
         self._limit = limit
-        self._pid = os.getpid()
-        self._warned: set[str] = set()
+        self._fork = ForkGuard()
+        self._log_once = LogOnce(_logger, later=None)
         self._lock = threading.Lock()
         self._errors_table = SeriesTable((ERRORS,), ("error.scope",), limit=limit, lock=self._lock)
         self._security_table = SeriesTable(
@@ -248,8 +249,7 @@ class Events:
 
     def reset(self) -> None:
         """Start from zero, exported counters included: in a forked child (with a new lock)."""
-        if self._pid != os.getpid():  # the parent's lock may be held by a thread that is gone
-            self._pid = os.getpid()
+        if self._fork.forked():  # the parent's lock may be held by a thread that is gone
             self._lock = threading.Lock()
         with self._lock:
             for table in self.tables:
@@ -258,14 +258,13 @@ class Events:
             self._clear()
 
     def _warn_once(self, method: str, exc: Exception) -> None:
-        if method not in self._warned:
-            self._warned.add(method)
-            _logger.warning(
-                "otelmetrics.instruments.events.%s dropped a call: %s: %s (logged once)",
-                method,
-                type(exc).__name__,
-                exc,
-            )
+        self._log_once(
+            method,
+            "otelmetrics.instruments.events.%s dropped a call: %s: %s (logged once)",
+            method,
+            type(exc).__name__,
+            exc,
+        )
 
 
 def _clean(text: object, limit: int) -> str:

@@ -1,29 +1,37 @@
 """Process (and optionally system) gauges from psutil, named by the semantic conventions.
 
-All gauges of one collection share one psutil sample, taken at collection time in the
-collecting process, so the numbers are right after a fork. CPU utilization is the CPU time used
-since the previous sample, divided by wall time and the CPUs available to the process.
+The gauges read this process's :class:`~otelmetrics.instruments.resources.Resources` (shared
+with the ``/performance`` view and the statistics) through a :class:`ProcessSampler`. All
+gauges of one collection read one psutil pass, taken in the collecting process, so the numbers
+are right after a fork. CPU utilization is the CPU time used since the previous collection,
+divided by the wall time and the CPUs available to the process. Usage::
+
+    from otelmetrics.instruments import process
+    process.register(meter, system=True)        # what the handle does
+    ProcessSampler().sample().rss               # what the statistics read
 """
 
 from __future__ import annotations
 
-import os
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from time import monotonic, time
 from typing import Any
 
 import psutil
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
 from otelmetrics.instruments import gauges
+from otelmetrics.instruments.resources import RESOURCES, CpuUtilization, Reading, Resources
 
-_SAME_COLLECTION = 0.25  # seconds: callbacks this close together read one sample
+__all__ = ["SAME_COLLECTION", "ProcessSampler", "Sample", "register"]
+
+SAME_COLLECTION = 0.25  # seconds: callbacks this close together read one pass
 
 
 @dataclass(frozen=True)
 class Sample:
+    """Every process gauge's value from one reading."""
+
     cpu_user: float
     cpu_system: float
     cpu_utilization: float
@@ -35,60 +43,62 @@ class Sample:
 
 
 class ProcessSampler:
-    """Takes at most one psutil sample per collection, for the current pid."""
+    """One consumer of a process's resources: a :class:`Sample` per shared psutil pass.
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._pid = -1
-        self._process: psutil.Process | None = None
-        self._taken = -1.0
-        self._sample: Sample | None = None
-        self._cpu_seen = (0.0, 0.0)  # (cpu seconds, monotonic time) of the previous sample
-        self._cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    Args:
+        resources: Whose readings to take (default: this process's, shared).
+        max_age: Seconds a reading may be reused (default: one collection's span).
+    """
+
+    def __init__(
+        self, *, resources: Resources = RESOURCES, max_age: float = SAME_COLLECTION
+    ) -> None:
+        self.max_age = max_age
+        self._resources = resources
+        self._cpu = CpuUtilization()
 
     def sample(self) -> Sample:
-        if self._forked():  # the parent's collector thread may have held the lock at fork
-            self._lock = threading.Lock()
-        with self._lock:
-            now = monotonic()
-            if self._sample is None or now - self._taken > _SAME_COLLECTION or self._forked():
-                self._sample = self._take(now)
-                self._taken = now
-            return self._sample
+        """This process's resources now (or at most ``max_age`` seconds ago).
 
-    def _forked(self) -> bool:
-        return self._pid != os.getpid()
-
-    def _take(self, now: float) -> Sample:
-        if self._forked():
-            self._pid, self._process = os.getpid(), psutil.Process()
-            self._cpu_seen = (0.0, 0.0)
-        process = self._process
-        assert process is not None
-        with process.oneshot():
-            times = process.cpu_times()
-            rss = process.memory_info().rss
-            threads = process.num_threads()
-            fds = process.num_fds() if hasattr(process, "num_fds") else 0
-            started = process.create_time()
-        used = times.user + times.system
-        last_used, last_at = self._cpu_seen
-        utilization = (used - last_used) / ((now - last_at) * self._cpus) if last_at else 0.0
-        self._cpu_seen = (used, now)
-        total = psutil.virtual_memory().total
-        uptime = max(0.0, time() - started)
-        return Sample(
-            times.user, times.system, max(0.0, utilization), rss, rss / total, threads, fds, uptime
-        )
+        Raises:
+            RuntimeError: psutil could not read a field (each failure is also logged once).
+        """
+        reading = self._resources.sample(self.max_age)
+        return _complete(reading, self._cpu(reading))
 
 
-def register(meter: Meter, *, system: bool = False, limit: int = 2000) -> None:
-    """Register the process gauges (and system CPU/memory when ``system``) on ``meter``."""
-    sampler = ProcessSampler()
+def _complete(reading: Reading, cpu: float | None) -> Sample:
+    times, rss, memory = reading.cpu_times, reading.rss, reading.memory_utilization
+    threads, fds, uptime = reading.threads, reading.open_fds, reading.uptime
+    if (
+        times is None
+        or cpu is None
+        or rss is None
+        or memory is None
+        or threads is None
+        or fds is None
+        or uptime is None
+    ):
+        raise RuntimeError(f"psutil cannot read process {reading.pid}: {dict(reading.errors)}")
+    return Sample(times[0], times[1], cpu, rss, memory, threads, fds, uptime)
 
-    def sampled(read: object) -> gauges.Callback:
+
+def register(
+    meter: Meter, *, system: bool = False, limit: int = 2000, resources: Resources = RESOURCES
+) -> None:
+    """Register the process gauges (and system CPU/memory when ``system``) on ``meter``.
+
+    Args:
+        meter: Where to register them.
+        system: Also register ``system.cpu.utilization`` and the system memory gauges.
+        limit: The cardinality limit of each gauge.
+        resources: Whose readings the process gauges report (default: this process's).
+    """
+    sampler = ProcessSampler(resources=resources)
+
+    def sampled(read: Callable[[Sample], Iterable[Observation]]) -> gauges.Callback:
         def callback(options: CallbackOptions) -> Iterator[Observation]:
-            yield from read(sampler.sample())  # type: ignore[operator]
+            yield from read(sampler.sample())
 
         return callback
 
@@ -99,9 +109,9 @@ def register(meter: Meter, *, system: bool = False, limit: int = 2000) -> None:
             gauges.register(meter, name, _system(read), unit, description, limit=limit, kind=kind)
 
 
-def _system(read: object) -> gauges.Callback:
+def _system(read: Callable[[], Iterable[Observation]]) -> gauges.Callback:
     def callback(options: CallbackOptions) -> Iterator[Observation]:
-        yield from read()  # type: ignore[operator]
+        yield from read()
 
     return callback
 

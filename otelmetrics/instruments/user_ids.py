@@ -4,7 +4,7 @@ An extractor is ``extractor(request) -> str | None`` (a ``flask.Request`` or a
 ``starlette.requests.Request``); an int id is turned into a string, ``None`` or ``""`` means
 anonymous. The app's own (``OtelMetrics(app, user_id=...)``, ``instrument_app(app,
 user_id=...)``) wins over the module-level one (:func:`set_user_id_extractor`), which wins over
-the default, :func:`user_id_from`. Re-exported by :mod:`otelmetrics.instruments.users`.
+the default, :func:`user_id_from`. Re-exported by the public face :mod:`otelmetrics.users`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import logging
 import sys
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
+
+from otelmetrics.core.once import LogOnce
 
 if TYPE_CHECKING:
     from otelmetrics.instruments.users import ActiveUsers
@@ -110,12 +112,12 @@ class UserTracker:
         extractor: The app's own extractor; None: the module-level one, else the default.
     """
 
-    __slots__ = ("users", "extractor", "_failed")
+    __slots__ = ("users", "extractor", "_log_once")
 
     def __init__(self, users: ActiveUsers, extractor: UserIdExtractor | None = None) -> None:
         self.users = users
         self.extractor = extractor
-        self._failed = False
+        self._log_once = LogOnce(_logger, logging.ERROR, later=None)
 
     def __call__(self, request: Any) -> None:
         """Count the request's user, if any; never raises."""
@@ -155,6 +157,5 @@ class UserTracker:
             self.users.seen(user_id)
 
     def _log(self, extract: UserIdExtractor) -> None:
-        if not self._failed:
-            self._failed = True
-            _logger.exception("user id extractor %r failed; the request goes on", extract)
+        message = "user id extractor %r failed; the request goes on"
+        self._log_once("failed", message, extract, exc_info=True)

@@ -31,21 +31,10 @@ from collections.abc import Callable, Iterator
 
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
+from otelmetrics.core.once import LogOnce
 from otelmetrics.instruments import gauges
-from otelmetrics.instruments.user_ids import (
-    UserIdExtractor,
-    UserTracker,
-    set_user_id_extractor,
-    user_id_from,
-)
 
-__all__ = [
-    "ActiveUsers",
-    "UserIdExtractor",
-    "UserTracker",
-    "set_user_id_extractor",
-    "user_id_from",
-]
+__all__ = ["ActiveUsers"]
 
 _logger = logging.getLogger(__name__)
 
@@ -125,7 +114,7 @@ class ActiveUsers:
         self._lock = threading.Lock()
         self._last_seen: OrderedDict[str, float] = OrderedDict()
         self._sketch = _OverflowSketch(timeout)
-        self._warned = False
+        self._log_once = LogOnce(_logger, later=None)
 
     @property
     def tables(self) -> tuple[()]:
@@ -145,13 +134,12 @@ class ActiveUsers:
                 last_seen[user_id] = now
                 return
             self._sketch.add(user_id, now)
-            if not self._warned:
-                self._warned = True
-                _logger.warning(
-                    "active users reached max_users=%d; further users are estimated, not "
-                    "kept (raise OTELMETRICS_MAX_USERS for exact counts)",
-                    self.max_users,
-                )
+            self._log_once(
+                "capped",
+                "active users reached max_users=%d; further users are estimated, not "
+                "kept (raise OTELMETRICS_MAX_USERS for exact counts)",
+                self.max_users,
+            )
 
     def count(self, now: float | None = None) -> int:
         """Users seen within the timeout: exact up to ``max_users``, plus the overflow estimate."""

@@ -29,6 +29,7 @@ from time import perf_counter
 from types import TracebackType
 
 from otelmetrics.core.aggregators import Total
+from otelmetrics.core.once import LogOnce
 from otelmetrics.core.store import Aggregator, InstrumentSpec, Layout, SeriesTable
 
 __all__ = ["Connection", "WebsocketMetrics"]
@@ -184,7 +185,7 @@ class WebsocketMetrics:
         self.event_limit = event_limit
         self._events: set[str] = set()
         self._keyed: dict[tuple[str | None, Hashable], Connection] = {}
-        self._warned = False
+        self._log_once = LogOnce(_logger, later=None)
 
     @property
     def tables(self) -> tuple[SeriesTable, ...]:
@@ -234,11 +235,9 @@ class WebsocketMetrics:
             return  # already closed, or rejected before it was counted
         with lock:
             series = self.connections.series.get((route,))
-            if (series is None or not _decrement(series[0])) and not self._warned:
-                self._warned = True
-                _logger.warning(
-                    "websockets.disconnected(%r) without a matching connected(); ignored", route
-                )
+            if series is None or not _decrement(series[0]):
+                message = "websockets.disconnected(%r) without a matching connected(); ignored"
+                self._log_once("unmatched", message, route)
 
     def received(self, route: str, event: str | None = None, n: int = 1) -> None:
         """Count ``n`` messages received on ``route`` (``event``: the Socket.IO event name)."""

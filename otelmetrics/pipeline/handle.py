@@ -29,16 +29,15 @@ from prometheus_client import CollectorRegistry
 from otelmetrics.core.producer import LeanProducer, attach
 from otelmetrics.core.store import Layout, SeriesTable
 from otelmetrics.core.window import RollingWindow
-from otelmetrics.insights import operations
 from otelmetrics.insights.feed import FeedLatency
+from otelmetrics.insights.snapshot_row import current_row
 from otelmetrics.insights.snapshots import SnapshotLog
 from otelmetrics.insights.stats import Stats, StatsOptions
 from otelmetrics.instruments import process
 from otelmetrics.instruments.events import Events
 from otelmetrics.instruments.http import HttpServerMetrics
 from otelmetrics.instruments.performance import Performance
-from otelmetrics.instruments.trading.core import TradingOptions
-from otelmetrics.instruments.trading.metrics import TradingMetrics
+from otelmetrics.instruments.trading import TradingMetrics, TradingOptions
 from otelmetrics.instruments.users import ActiveUsers
 from otelmetrics.instruments.websockets import WebsocketMetrics
 from otelmetrics.pipeline import prometheus, readers
@@ -102,7 +101,8 @@ class MetricsHandle:
         if settings.snapshot_interval > 0 and not settings.sdk_disabled:
             self.snapshots.start()  # stopped by shutdown()
 
-    def _build_components(self, layout: Layout) -> None:
+    def _build_request_views(self, layout: Layout) -> None:
+        """Process gauges, websockets, users, and the statistics over them and the window."""
         settings, live = self.settings, not self.settings.sdk_disabled
         if settings.process_metrics and live:
             process.register(
@@ -121,6 +121,10 @@ class MetricsHandle:
             options=stats_options(settings),
             start=live,
         )
+
+    def _build_components(self, layout: Layout) -> None:
+        settings = self.settings
+        self._build_request_views(layout)
         self.events = Events(limit=settings.cardinality_limit)
         self.feed_latency = FeedLatency(
             pairs=settings.feed_pairs,
@@ -132,7 +136,7 @@ class MetricsHandle:
             self.meter, trading_options(settings), on_feed_latency=self.feed_latency.add
         )
         self.snapshots = SnapshotLog.from_settings(
-            settings, provider=lambda: operations.snapshot_row(self)
+            settings, provider=lambda: current_row(self.stats, self.trading, self.start_ns)
         )
         components: tuple[Component, ...] = (
             self.websockets,

@@ -103,7 +103,7 @@ def test_kpis_follow_traffic_and_the_error_card_turns_red(page, live, artifacts)
     assert page.problems == []
     assert all(request.startswith(url) for request in page.requested), page.requested
     assert not any(token in request for request in page.requested)  # never in a URL
-    assert page.evaluate("sessionStorage.getItem('otelmetrics.api.service-token')") == token
+    assert page.evaluate("sessionStorage.getItem('otelmetrics.api-token')") == token
 
 
 def test_a_wrong_token_is_refused_and_asked_again(page, live):

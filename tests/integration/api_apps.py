@@ -7,6 +7,7 @@ import json
 import socket
 import threading
 import time
+import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -199,3 +200,25 @@ def read_events(response: httpx.Response, count: int) -> Iterator[tuple[str, str
 
 # Thresholds under which a loaded test machine's CPU and memory never fail a health check.
 QUIET_RESOURCES = {**DEFAULT_THRESHOLDS, "cpu_usage_pct": 1000.0, "memory_usage_pct": 1000.0}
+
+
+def assert_shape(value: Any, typed: Any, where: str = "body") -> None:
+    """``value`` has exactly the keys of the TypedDict ``typed``, in its order, and so has each
+    TypedDict inside it (a field, a list item, a value of a ``dict[str, ...]``)."""
+    hints = typing.get_type_hints(typed)
+    assert list(value) == list(hints), where
+    for key, hint in hints.items():
+        _assert_hint(value[key], hint, f"{where}.{key}")
+
+
+def _assert_hint(value: Any, hint: Any, where: str) -> None:
+    if typing.is_typeddict(hint):
+        assert_shape(value, hint, where)
+        return
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is list:
+        for i, item in enumerate(value):
+            _assert_hint(item, args[0], f"{where}[{i}]")
+    elif origin is dict:
+        for key, item in value.items():
+            _assert_hint(item, args[1], f"{where}.{key}")

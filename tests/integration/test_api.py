@@ -31,7 +31,7 @@ from tests.integration.api_apps import (
     wait_until,
 )
 
-SEED_FIELDS = set(FIELDS)
+MONITOR_FIELDS = set(FIELDS)
 # CPU and memory of this test process are not what these tests are about: keep them quiet.
 PROTECTED = [
     ("GET", "current"),
@@ -148,11 +148,11 @@ def test_a_hook_that_raises_denies_and_is_logged(make_handle, framework, caplog)
 # -- the endpoints -------------------------------------------------------------------------
 
 
-def test_current_has_the_seed_001_fields(client, tokens):
+def test_current_has_the_monitor_fields(client, tokens):
     traffic(client, ok=4, fail=1)
     body = client.get("current", tokens.read).json()
     assert body["success"] is True and set(body) == {"success", "metrics", "timestamp"}
-    assert SEED_FIELDS <= set(body["metrics"])
+    assert MONITOR_FIELDS <= set(body["metrics"])
     assert body["metrics"]["total_requests"] == 5
     assert body["metrics"]["total_errors"] == 1
     assert body["metrics"]["error_rate_pct"] == 20.0
@@ -172,7 +172,7 @@ def test_history_has_one_snapshot_per_minute(client, handle, tokens):
         clock.now += 60
     body = client.get("history?minutes=60", tokens.read).json()
     assert body["count"] == len(body["history"]) == 4 and body["minutes"] == 60
-    assert all(SEED_FIELDS <= set(row) for row in body["history"])
+    assert all(MONITOR_FIELDS <= set(row) for row in body["history"])
     stamps = [row["timestamp"] for row in body["history"]]
     assert stamps == sorted(stamps)
     assert client.get("history?minutes=2", tokens.read).json()["count"] == 2
@@ -214,7 +214,7 @@ def test_history_max_follows_history_minutes(make_handle, framework, tokens):
 def test_statistics(client, tokens):
     traffic(client, ok=3, fail=1)
     stats = client.get("statistics", tokens.read).json()["statistics"]
-    assert SEED_FIELDS <= set(stats["current"])
+    assert MONITOR_FIELDS <= set(stats["current"])
     assert stats["totals"] == {"total_requests": 4, "total_errors": 1, "total_error_rate_pct": 25.0}
     assert stats["configuration"] == {
         "window_seconds": 300.0,
@@ -520,7 +520,7 @@ def test_sse_over_a_real_server_ends_after_max_events(make_handle, framework, to
             assert response.headers["content-type"].startswith("text/event-stream")
             events = list(read_events(response, 100))  # ends when the server ends the stream
         assert [name for name, _ in events] == EVENT_SEQUENCE
-        assert SEED_FIELDS <= set(json.loads(events[0][1]))
+        assert MONITOR_FIELDS <= set(json.loads(events[0][1]))
         assert set(json.loads(events[4][1])) == {"timestamp"}
     finally:
         server.close()

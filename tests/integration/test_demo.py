@@ -29,8 +29,8 @@ from otelmetrics.cli import demo_options
 from otelmetrics.demo.control import Control
 from otelmetrics.demo.dashboard import create_dashboard
 from otelmetrics.demo.faults import HttpFaults
+from otelmetrics.demo.options import DemoOptions, ScheduledScenario
 from otelmetrics.demo.scenarios import SCENARIOS, Scenarios, UnknownScenario
-from otelmetrics.demo.service import DemoOptions, ScheduledScenario
 from otelmetrics.demo.simulation import BREAKER_NAME, Driver, Simulation
 from otelmetrics.demo.trading_api import create_api
 from otelmetrics.settings import Settings

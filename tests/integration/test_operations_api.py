@@ -1,7 +1,8 @@
-"""The operations endpoints (seeds 002-004) through Flask's test client and Starlette's TestClient:
-auth, rate limits, bad requests and the same JSON from both; 5xx responses in /errors, denied
-requests in /security and the exported counter, CSV snapshots, and the ``kraken_metrics`` SSE
-event over real servers carrying what the trading calls recorded."""
+"""The operations endpoints (the breakout-bot API's and the MT5-style views) through Flask's
+test client and Starlette's TestClient: auth, rate limits, bad requests and the same JSON from
+both, each body in its type's key order; 5xx responses in /errors, denied requests in /security
+and the exported counter, CSV snapshots, and the ``kraken_metrics`` SSE event over real servers
+carrying what the trading calls recorded."""
 
 from __future__ import annotations
 
@@ -14,12 +15,21 @@ import httpx
 import pytest
 
 import otelmetrics
+from otelmetrics.insights.alerts import Alert
+from otelmetrics.insights.event_views import ErrorsView, SecurityView
+from otelmetrics.insights.operations import AllView, DashboardData
+from otelmetrics.insights.snapshot_row import SnapshotRow
 from otelmetrics.insights.snapshots import COLUMNS
+from otelmetrics.insights.statistics import Health, Snapshot, Statistics
 from otelmetrics.insights.stats import Stats
+from otelmetrics.insights.status import StatusView
+from otelmetrics.insights.timings import SummaryView
+from otelmetrics.insights.trading_view import TradingView
 from otelmetrics.instruments.performance import FIELDS as PERFORMANCE_FIELDS
 from tests.integration.api_apps import (
     QUIET_RESOURCES,
     ApiClient,
+    assert_shape,
     make_app,
     read_events,
     serve,
@@ -95,7 +105,7 @@ def test_public_reads_still_need_the_admin_role_to_snapshot_or_clear(make_handle
 # -- the views -----------------------------------------------------------------------------
 
 
-def test_performance_serves_seed_002_fields_under_performance(client, tokens):
+def test_performance_serves_the_breakout_bot_fields_under_performance(client, tokens):
     body = client.get("performance", tokens.read).json()
     assert set(body) == {"success", "performance", "timestamp"}
     sample = body["performance"]
@@ -314,7 +324,7 @@ def assert_limited(reply, limit_class):
     assert reply.json()["error"] == "Rate limit exceeded" and reply.json()["limit"] == limit_class
 
 
-def test_seed_004_rate_limits_by_default(client, handle, tokens):
+def test_the_mt5_monitoring_rate_limits_by_default(client, handle, tokens):
     assert handle.settings.api_rate_limits == {
         "read": 100,
         "export": 10,
@@ -327,9 +337,15 @@ def test_seed_004_rate_limits_by_default(client, handle, tokens):
     assert statuses == [200] * 5  # /clear is /reset: one budget
     assert_limited(client.post("clear", tokens.admin), "reset")
     assert_limited(client.post("reset", tokens.admin), "reset")
-    reads = [client.get(READS[i % 5], tokens.read).status for i in range(100)]
-    assert reads == [200] * 100
-    assert_limited(client.get("trading", tokens.read), "read")
+    # The read bucket refills at 100/60 per second on the real clock: a slow machine regains a
+    # token every 0.6 s it spends on these reads, so count the 200s up to the first 429.
+    started, served = time.monotonic(), 0
+    while (reply := client.get(READS[served % 5], tokens.read)).status == 200:
+        served += 1
+        assert served <= 200, "the read limit never applied"
+    regained = int((time.monotonic() - started) * 100 / 60) + 1
+    assert 100 <= served <= 100 + regained
+    assert_limited(reply, "read")
     security = handle.events.security()  # the resets forgot the first 429 (snapshot)
     assert security["events_by_type"]["rate_limited"] == 3
     assert security["total_by_type"]["rate_limited"] == 3
@@ -404,6 +420,51 @@ def test_both_frameworks_send_the_same_json(make_handle, tokens):
         assert masked(one.json()) == masked(other.json()), path
         denied = [app.request(method, f"/api/metrics/{path}") for app in (flask, fastapi)]
         assert denied[0].body == denied[1].body == b'{"error":"Authentication required"}'
+
+
+# -- every body in its type's key order ------------------------------------------------------
+
+# Each view: its path, the TypedDict of what the envelope holds, and where in the envelope.
+TYPED_VIEWS = [
+    ("GET", "trading", TradingView, None),
+    ("GET", "errors", ErrorsView, None),
+    ("GET", "security", SecurityView, None),
+    ("GET", "status", StatusView, None),
+    ("GET", "dashboard-data", DashboardData, None),
+    ("GET", "all", AllView, None),
+    ("GET", "summary", SummaryView, None),
+    ("GET", "current", Snapshot, "metrics"),
+    ("GET", "statistics", Statistics, "statistics"),
+    ("POST", "snapshot", SnapshotRow, "snapshot"),
+]
+
+
+def test_every_body_has_its_types_keys_in_order(make_handle, framework, tokens):
+    thresholds = {**QUIET_RESOURCES, "failed_orders_today": 0, "memory_usage_pct": 0.0}
+    handle = make_handle(thresholds=thresholds, breaker_names=("kraken-orders", "idle"))
+    handle.stats.stop()
+    handle.stats.tick()  # a history entry for /all
+    trade(handle)
+    handle.trading.breaker_trip("kraken-orders")
+    handle.trading.broker_failure("mt5")
+    handle.trading.order_rejected("BTC-USD", "buy", venue="mt5")
+    client = ApiClient(framework, make_app(framework, handle))
+    client.get("/fail")
+    client.get("current")  # a denied request for /security
+    for method, path, typed, key in TYPED_VIEWS:
+        body = client.request(method, f"/api/metrics/{path}", tokens.admin).json()
+        keys = list(body)
+        assert keys[0] == "success" and keys[-1] == "timestamp", path
+        view = {k: body[k] for k in keys[1:-1]} if key is None else body[key]
+        assert_shape(view, typed, path)
+    alerts = client.get("alerts", tokens.read).json()
+    assert list(alerts) == ["success", "alerts", "count", "timestamp"]
+    assert len(alerts["alerts"]) >= 3  # HIGH_MEMORY, BROKER_DISCONNECTED, TRADING_FAILURES
+    for alert in alerts["alerts"]:
+        assert_shape(alert, Alert, "alerts")
+    health = client.get("health").json()
+    assert list(health)[:2] == ["success", "version"] and list(health)[-1] == "timestamp"
+    assert_shape({k: health[k] for k in list(health)[2:-1]}, Health, "health")
 
 
 # -- instrument() forwards the API options -------------------------------------------------

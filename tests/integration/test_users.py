@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from otelmetrics.fastapi import instrument_app
 from otelmetrics.flask import OtelMetrics
-from otelmetrics.instruments.users import set_user_id_extractor
+from otelmetrics.users import set_user_id_extractor
 
 
 @pytest.fixture(autouse=True)

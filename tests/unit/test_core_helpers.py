@@ -36,3 +36,11 @@ def test_fork_guard_notices_a_new_process_once():
     guard.pid = os.getpid() + 1  # as a child sees the parent's pid
     assert guard.forked() is True
     assert guard.forked() is False
+
+
+def test_log_once_can_drop_the_repeats(caplog):
+    log_once = LogOnce(logging.getLogger("otelmetrics.test"), later=None)
+    with caplog.at_level(logging.DEBUG, logger="otelmetrics.test"):
+        for _ in range(3):
+            log_once("cap", "limit reached")
+    assert [record.levelname for record in caplog.records] == ["WARNING"]

@@ -87,28 +87,39 @@ def test_gauge_declared_before_configure_joins_the_next_handle():
     assert "early.gauge" in names
 
 
-def test_a_forked_child_samples_even_when_the_parent_held_the_samplers_lock():
+def test_a_forked_child_reads_itself_even_when_the_parent_held_the_lock():
     import os
     import signal
     import time
 
+    from otelmetrics.instruments.performance import Performance
     from otelmetrics.instruments.process import ProcessSampler
+    from otelmetrics.instruments.resources import Resources
+    from tests.clock import Clock
 
-    sampler = ProcessSampler()
-    sampler.sample()
-    sampler._lock.acquire()  # a collection in the parent's exporter thread, at the fork
+    resources = Resources(clock=Clock())  # frozen: only a fork makes the parent's pass stale
+    sampler, performance = ProcessSampler(resources=resources), Performance(resources=resources)
+    parent = sampler.sample()
+    performance.view()
+    resources._lock.acquire()  # a collection in the parent's exporter thread, at the fork
     pid = os.fork()
     if pid == 0:
-        try:
-            os._exit(0 if sampler.sample().rss > 0 else 1)
-        except BaseException:
-            os._exit(2)
-    sampler._lock.release()
+        os._exit(_check_child(parent, sampler.sample(), performance.view()))
+    resources._lock.release()
     deadline = time.monotonic() + 10
     while (found := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
         time.sleep(0.01)
     if found[0] == 0:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
-        raise AssertionError("the forked child hung waiting for the parent's sampler lock")
-    assert os.waitstatus_to_exitcode(found[1]) == 0
+        raise AssertionError("the forked child hung waiting for the parent's resources lock")
+    assert os.waitstatus_to_exitcode(found[1]) == 0, "the child read the parent's numbers"
+
+
+def _check_child(parent, child, view):
+    """0 when the child's reading is its own: its CPU time restarts at fork, no utilization."""
+    try:
+        own_cpu = child.cpu_user + child.cpu_system < parent.cpu_user + parent.cpu_system
+        return 0 if own_cpu and child.cpu_utilization == 0.0 and view["errors"] == {} else 1
+    except BaseException:
+        return 2

@@ -1,7 +1,12 @@
-"""The operations views on a real handle: real trading calls, real events, real HTTP totals."""
+"""The operations views on a real handle: real trading calls, real events, real HTTP totals.
+
+The builders in otelmetrics.insights take plain values; otelmetrics.api.views reads them from a
+source (here the handle, which satisfies the API's MetricsSource Protocol).
+"""
 
 import csv
 import json
+import time
 from datetime import datetime, timezone
 
 import pytest
@@ -9,10 +14,13 @@ from flask import Flask
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 import otelmetrics
+from otelmetrics.api import views
 from otelmetrics.core.encoding import to_json
-from otelmetrics.insights import operations
-from otelmetrics.insights.alerts import RULES, OpsFacts, evaluate
+from otelmetrics.insights.alerts import RULES, AlertSince, OpsFacts, evaluate
+from otelmetrics.insights.snapshot_row import current_row, snapshot_row
 from otelmetrics.insights.snapshots import COLUMNS, SnapshotLog
+from otelmetrics.insights.status import status_view
+from otelmetrics.insights.trading_view import trading_view
 from otelmetrics.settings import DEFAULT_THRESHOLDS
 from tests.clock import Clock
 
@@ -67,7 +75,8 @@ def trade(handle):
 def test_trading_view_from_real_trading_calls(make):
     handle = make(breaker_names=("kraken-orders", "kraken-feed"))
     trade(handle)
-    view = operations.trading_view(handle)
+    view = trading_view(handle.trading.snapshot(), handle.settings.breaker_names)
+    assert views.trading(handle) == view
     assert view["orders_today"] == {"total": 3, "successful": 2, "failed": 1, "rejected": 1}
     assert view["order_success_rate"] == pytest.approx(66.67)
     assert view["positions"] == {"opened": 3, "closed": 2, "open": 1}
@@ -92,7 +101,7 @@ def test_trading_view_from_real_trading_calls(make):
 
 def test_status_is_degraded_while_the_broker_is_down(make):
     handle = make()
-    assert operations.status_view(handle) == {
+    assert views.status(handle) == {
         "status": "healthy",
         "issues": [],
         "broker_connected": None,
@@ -101,12 +110,12 @@ def test_status_is_degraded_while_the_broker_is_down(make):
         "uptime_hours": 0.0,
     }
     handle.trading.broker_failure("kraken")
-    status = operations.status_view(handle)
+    status = views.status(handle)
     assert status["status"] == "degraded"
     assert status["issues"] == ["Broker disconnected: kraken"]
     assert status["broker_connected"] is False
     handle.trading.broker_status("kraken", True)
-    assert operations.status_view(handle)["status"] == "healthy"
+    assert views.status(handle)["status"] == "healthy"
 
 
 def test_status_reads_the_http_totals(make):
@@ -118,9 +127,15 @@ def test_status_reads_the_http_totals(make):
     client = app.test_client()
     for path in ["/ok"] * 8 + ["/fail"] * 2:
         client.get(path)
-    status = operations.status_view(handle)
+    status = views.status(handle)
     assert status["error_rate"] == 20.0
     assert status["issues"][-1] == "Error rate 20.0 % since start is above 10 %"
+
+
+def ops_alerts(handle, since=None, now=START):
+    """The operations alerts firing now (since when: ``since``, a fresh one by default)."""
+    fired = evaluate(views.facts(handle), handle.settings.thresholds)
+    return (since or AlertSince()).stamp(fired, now)
 
 
 @pytest.mark.parametrize(
@@ -140,12 +155,12 @@ def test_status_reads_the_http_totals(make):
         ),
     ],
 )
-def test_each_seed_alert_fires_above_its_threshold_only(make, rule, act):
+def test_each_operations_alert_fires_above_its_threshold_only(make, rule, act):
     handle = make(thresholds={"errors_24h": 5, "invalid_tokens_24h": 5, "failed_orders_today": 5})
     act(handle, 5)
-    assert operations.ops_alerts(handle) == []
+    assert ops_alerts(handle) == []
     act(handle, 1)
-    (alert,) = operations.ops_alerts(handle, now=START)
+    (alert,) = ops_alerts(handle)
     assert alert["name"] == rule
     assert (alert["severity"], alert["value"], alert["threshold"]) == ("warning", 6, 5.0)
     assert set(alert) == {"name", "severity", "category", "message", "value", "threshold", "since"}
@@ -154,8 +169,9 @@ def test_each_seed_alert_fires_above_its_threshold_only(make, rule, act):
 def test_since_is_kept_while_firing_and_restarts_after_clearing(make):
     handle = make()
     handle.trading.broker_failure("kraken")
-    first = operations.ops_alerts(handle, now=START)
-    later = operations.ops_alerts(handle, now=START + 60)
+    since = AlertSince()
+    first = ops_alerts(handle, since, START)
+    later = ops_alerts(handle, since, START + 60)
     assert (
         first[0]["since"]
         == later[0]["since"]
@@ -163,9 +179,9 @@ def test_since_is_kept_while_firing_and_restarts_after_clearing(make):
     )
     assert first[0]["severity"] == "critical"
     handle.trading.broker_status("kraken", True)
-    assert operations.ops_alerts(handle, now=START + 120) == []
+    assert ops_alerts(handle, since, START + 120) == []
     handle.trading.broker_failure("kraken")
-    again = operations.ops_alerts(handle, now=START + 180)
+    again = ops_alerts(handle, since, START + 180)
     assert again[0]["since"] == datetime.fromtimestamp(START + 180, timezone.utc).isoformat()
 
 
@@ -179,7 +195,7 @@ def test_the_error_rate_alert_needs_traffic_and_a_rate_above_the_threshold(reque
     assert ("HIGH_TOTAL_ERROR_RATE" in names) is fires
 
 
-def test_rules_cover_seed_004s_alert_table():
+def test_rules_cover_the_mt5_monitoring_alert_table():
     assert [(r.name, r.severity, r.threshold_key) for r in RULES] == [
         ("BROKER_DISCONNECTED", "critical", None),
         ("HIGH_TOTAL_ERROR_RATE", "warning", "total_error_rate_pct"),
@@ -196,8 +212,10 @@ def test_rules_cover_seed_004s_alert_table():
 def test_alerts_join_the_statistics_alerts(make):
     handle = make(thresholds={**QUIET, "memory_usage_pct": 0.0})
     handle.trading.broker_failure("kraken")
-    names = [alert["name"] for alert in operations.alerts(handle)]
+    names = [alert["name"] for alert in views.alerts(handle)]
     assert names == ["HIGH_MEMORY", "BROKER_DISCONNECTED"]
+    first = views.alerts(handle)[1]["since"]
+    assert views.alerts(handle)[1]["since"] == first  # kept per source while it fires
 
 
 def test_snapshot_rows_come_from_the_handle(make, tmp_path):
@@ -205,7 +223,7 @@ def test_snapshot_rows_come_from_the_handle(make, tmp_path):
     trade(handle)
     handle.trading.order_failed("BTC-USD", "sell")
     handle.trading.broker_failure("kraken")
-    row = operations.snapshot_row(handle, now=START)
+    row = current_row(handle.stats, handle.trading, handle.start_ns, now=START)
     assert row == {
         "ts_utc": "2026-11-21T12:00:00Z",
         "uptime_hours": row["uptime_hours"],
@@ -219,7 +237,10 @@ def test_snapshot_rows_come_from_the_handle(make, tmp_path):
         "broker_failures": 1,
     }
     assert 0 <= row["uptime_hours"] < 1
-    log = SnapshotLog(tmp_path / "m.csv", provider=lambda: operations.snapshot_row(handle))
+    log = SnapshotLog(
+        tmp_path / "m.csv",
+        provider=lambda: current_row(handle.stats, handle.trading, handle.start_ns),
+    )
     log.snapshot()
     with open(tmp_path / "m.csv", newline="") as file:
         header, written = list(csv.reader(file))
@@ -233,7 +254,7 @@ def test_summary_has_engine_scanner_and_trading_timings(make):
     handle.trading.engine_cycle(0.030)
     handle.trading.scanner_scan(0.5)
     trade(handle)
-    view = operations.summary_view(handle)
+    view = views.summary(handle)
     assert view["engine"]["cycle"] == {"count": 2, "mean_ms": 20.0, "min_ms": 10.0, "max_ms": 30.0}
     assert view["scanner"]["scan"]["count"] == 1
     assert view["trading"]["order_latency"]["mean_ms"] == 50.0
@@ -249,7 +270,7 @@ def test_feed_event_view_for_the_configured_venue_and_pairs(make, clock):
     for ms in range(100):
         handle.trading.feed_message("kraken", "BTC-USD", ms / 1000)  # feeds feed_latency too
     handle.trading.feed_message("kraken", "ETH-USD", 5.0)  # not a configured pair: left out
-    payload = operations.feed_event_view(handle, now=START)
+    payload = views.feed(handle)
     assert payload["pairs"]["BTC-USD"]["count"] == 100
     assert payload["latency_p50_ms"] == pytest.approx(49, rel=0.01)
     assert payload["latency_p99_ms"] == pytest.approx(98, rel=0.01)
@@ -257,14 +278,14 @@ def test_feed_event_view_for_the_configured_venue_and_pairs(make, clock):
     assert payload["reconnect_count"] == 1
     assert payload["trades_per_min"] == 30
     assert payload["ws_status"] == "connected"
-    assert payload["timestamp"] == int(START * 1000)
+    assert abs(payload["timestamp"] - time.time() * 1000) < 60_000  # epoch milliseconds
 
 
 def test_dashboard_and_all_hold_every_view_as_json(make):
     handle = make()
     trade(handle)
     handle.events.record_error("trading", "rejected")
-    dashboard = operations.dashboard_view(handle)
+    dashboard = views.dashboard(handle)
     assert set(dashboard) == {
         "status",
         "alerts",
@@ -277,7 +298,25 @@ def test_dashboard_and_all_hold_every_view_as_json(make):
     }
     assert dashboard["errors"]["errors_24h"] == 1
     assert dashboard["trading"]["orders_today"]["total"] == 3
-    everything = json.loads(to_json(operations.all_view(handle)))
+    everything = json.loads(to_json(views.everything(handle)))
     assert set(everything) == set(dashboard) | {"statistics", "history", "summary", "timings"}
     assert everything["trading"] == json.loads(to_json(dashboard["trading"]))
     assert everything["timings"]["trading"]["order_latency"]["count"] == 2
+
+
+def test_status_and_snapshot_rows_from_plain_values():
+    facts = OpsFacts(200, 30, 0, 0, 0, {"mt5": False, "kraken": None})
+    alert = {"message": "Broker disconnected: mt5"}
+    assert status_view(facts, [alert], uptime_seconds=5400) == {
+        "status": "degraded",
+        "issues": ["Broker disconnected: mt5"],
+        "broker_connected": False,
+        "brokers": {"mt5": False, "kraken": None},
+        "error_rate": 15.0,
+        "uptime_hours": 1.5,
+    }
+    current = {"total_requests": 8, "total_errors": 2}
+    orders = {"placed": 5.0, "filled": 3.0, "rejected": 1.0}
+    brokers = {"mt5": {"connected": True, "failures": 2}}
+    row = snapshot_row(current, orders, brokers, now=START, uptime_seconds=-1)
+    assert list(row.values()) == ["2026-11-21T12:00:00Z", 0.0, 8, 2, 25.0, 5, 1, 75.0, True, 2]

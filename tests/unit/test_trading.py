@@ -14,7 +14,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 import otelmetrics
 from otelmetrics import trading
-from otelmetrics.instruments.trading import core as trading_core
+from otelmetrics.instruments.trading import labels as trading_labels
 from otelmetrics.instruments.trading.tables import LATENCY_BOUNDS, PNL_BOUNDS
 from otelmetrics.pipeline import default as pipeline_default
 from tests.clock import Clock
@@ -452,6 +452,26 @@ def test_lenient_mode_drops_the_call_and_logs_once_per_kind(
     assert nothing_recorded(lenient)
 
 
+def test_repeats_are_logged_at_debug_and_a_failure_is_not_hidden_by_an_invalid_value(
+    configured, caplog
+):
+    lenient = configured(strict=False)
+    with caplog.at_level(logging.DEBUG, logger="otelmetrics.trading"):
+        lenient.handle.trading.breaker_state("orders", "tripped")
+        lenient.handle.trading.breaker_state("orders", "tripped")
+        lenient.handle.trading.breaker_state(None, "open")  # a failure (TypeError), not a value
+    logged = [
+        (r.levelno, r.getMessage().split(":")[0])
+        for r in caplog.records
+        if r.name == "otelmetrics.trading"
+    ]
+    assert logged == [
+        (logging.WARNING, "otelmetrics.trading dropped an invalid call"),
+        (logging.DEBUG, "otelmetrics.trading dropped an invalid call"),
+        (logging.WARNING, "otelmetrics.trading.breaker_state dropped a call"),
+    ]
+
+
 def test_a_bad_argument_type_raises_when_strict_and_is_dropped_when_lenient(configured, caplog):
     strict, lenient = configured(strict=True), configured(strict=False)
     with pytest.raises(TypeError, match="trading.symbol must be a str"):
@@ -523,17 +543,17 @@ def test_order_and_event_types_are_capped(metrics, facade):
         facade.feed_message("kraken", "BTC-USD", 0.01, event_type=f"event-{i}")
     types = {p.attributes["trading.order.type"] for p in metrics.points("trading.orders")}
     events = {p.attributes["exchange.event.type"] for p in metrics.points("exchange.feed.events")}
-    assert len(types) == len(events) == trading_core.KIND_LIMIT + 1
+    assert len(types) == len(events) == trading_labels.KIND_LIMIT + 1
     assert "_OTHER" in types and "_OTHER" in events
 
 
 def test_a_flood_of_new_symbols_keeps_memory_bounded(configured):
     capped = configured(symbol_limit=10)
-    for i in range(trading_core.CACHE_LIMIT + 500):
+    for i in range(trading_labels.CACHE_LIMIT + 500):
         capped.handle.trading.order_placed(f"SYM{i}", "buy")
-    assert sum(p.value for p in capped.points("trading.orders")) == trading_core.CACHE_LIMIT + 500
+    assert sum(p.value for p in capped.points("trading.orders")) == trading_labels.CACHE_LIMIT + 500
     assert len(capped.points("trading.orders")) == 11
-    assert all(len(cache) <= trading_core.CACHE_LIMIT for cache in capped.handle.trading._caches)
+    assert all(len(cache) <= trading_labels.CACHE_LIMIT for cache in capped.handle.trading._caches)
 
 
 def test_calls_from_many_threads_are_all_counted(metrics, facade):
@@ -604,7 +624,7 @@ def test_reset_after_a_fork_does_not_wait_for_a_lock_held_in_the_parent(metrics,
     held = facade.tables.orders.lock
     held.acquire()  # as if another thread of the parent held it when the process forked
     try:
-        facade._pid = -1  # the pid it was built in is not this process's: a forked child
+        facade._fork.pid = -1  # the pid it last saw is not this process's: a forked child
         resetter = threading.Thread(target=facade.reset, daemon=True)
         resetter.start()
         resetter.join(5)

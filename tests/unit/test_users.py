@@ -6,12 +6,8 @@ import pytest
 from starlette.requests import Request
 
 from otelmetrics.instruments import user_ids
-from otelmetrics.instruments.users import (
-    ActiveUsers,
-    UserTracker,
-    set_user_id_extractor,
-    user_id_from,
-)
+from otelmetrics.instruments.user_ids import UserTracker, set_user_id_extractor, user_id_from
+from otelmetrics.instruments.users import ActiveUsers
 from tests.clock import Clock
 
 

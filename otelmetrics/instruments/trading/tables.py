@@ -1,21 +1,17 @@
-"""The trading instruments: lean tables for counters and histograms, gauges over the state.
+"""The trading counters and histograms: attribute names, bucket bounds, specs and lean tables.
 
-Names, kinds, units and attributes are the contract in the README's "Trading metrics" table.
-All tables of one facade share its lock, so a call that updates several (an order fill with
-its latency, a closed position) takes one lock.
+Names, kinds, units and attributes are the contract in the README's "Trading metrics" table
+(the gauges are in :mod:`~otelmetrics.instruments.trading.gauges`). All tables of one facade
+share its lock, so a call that updates several (an order fill with its latency, a closed
+position) takes one lock.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
-from opentelemetry.metrics import CallbackOptions, Meter, Observation
-
 from otelmetrics.core.store import InstrumentSpec, Layout, SeriesTable
-from otelmetrics.instruments import gauges
-from otelmetrics.instruments.trading.state import TradingState
 
 SYMBOL, SIDE, ORDER_TYPE, VENUE = (
     "trading.symbol",
@@ -99,6 +95,8 @@ def pnl_spec(unit: str) -> InstrumentSpec:
 
 
 class Tables(NamedTuple):
+    """One lean table per counter or histogram of the facade."""
+
     orders: SeriesTable
     latency: SeriesTable
     pnl: SeriesTable
@@ -138,104 +136,3 @@ def make_tables(money_unit: str, *, limit: int, layout: Layout, lock: threading.
         market_data=table(MARKET_DATA_DELAY),
         broker_failures=table(BROKER_FAILURES, VENUE),
     )
-
-
-Read = Callable[[TradingState, float], Iterator[Observation]]
-
-
-def register_gauges(
-    meter: Meter,
-    state: Callable[[], tuple[threading.Lock, TradingState]],
-    clock: Callable[[], float],
-    *,
-    money_unit: str,
-    limit: int,
-) -> None:
-    """Register the trading gauges; each reads the current state under its lock."""
-
-    def observed(read: Read) -> gauges.Callback:
-        def callback(options: CallbackOptions) -> list[Observation]:
-            lock, current = state()
-            now = clock()
-            with lock:
-                return list(read(current, now))
-
-        return callback
-
-    for name, unit, description, read in _gauges(money_unit):
-        gauges.register(meter, name, observed(read), unit, description, limit=limit)
-
-
-def _gauges(money: str) -> tuple[tuple[str, str, str, Read], ...]:
-    return (
-        ("trading.pnl.realized", money, "Realized P&L since start.", _realized),
-        ("trading.pnl.today", money, "Realized P&L today (OTELMETRICS_TIMEZONE).", _today),
-        ("trading.pnl.unrealized", money, "Unrealized P&L of open positions.", _unrealized),
-        ("trading.exposure", money, "Exposure of open positions.", _exposure),
-        ("trading.positions.open", "{position}", "Open positions.", _open),
-        ("trading.win_rate", "1", "Share of winning trades in the rolling window.", _win_rate),
-        (
-            "circuit_breaker.state",
-            "{state}",
-            "Circuit breaker state: 0 closed, 1 open, 2 half-open.",
-            _breakers,
-        ),
-        (
-            "exchange.feed.connection.status",
-            "{status}",
-            "Exchange feed connection: 1 connected, 0 disconnected.",
-            _feeds,
-        ),
-        (
-            "trading.broker.connection.status",
-            "{status}",
-            "Broker connection: 1 connected, 0 disconnected.",
-            _brokers,
-        ),
-    )
-
-
-def _realized(state: TradingState, now: float) -> Iterator[Observation]:
-    yield Observation(state.outcomes.realized)
-
-
-def _today(state: TradingState, now: float) -> Iterator[Observation]:
-    yield Observation(state.today.at(now).pnl)
-
-
-def _unrealized(state: TradingState, now: float) -> Iterator[Observation]:
-    for symbol, value in state.unrealized.items():
-        yield Observation(value, {SYMBOL: symbol})
-
-
-def _exposure(state: TradingState, now: float) -> Iterator[Observation]:
-    for symbol, value in state.exposure.items():
-        yield Observation(value, {SYMBOL: symbol})
-
-
-def _open(state: TradingState, now: float) -> Iterator[Observation]:
-    for symbol, count in state.open.items():
-        yield Observation(count, {SYMBOL: symbol})
-
-
-def _win_rate(state: TradingState, now: float) -> Iterator[Observation]:
-    rate = state.window.win_rate(now)
-    if rate is not None:  # no trade in the window: no rate, rather than a misleading 0
-        yield Observation(rate)
-
-
-def _breakers(state: TradingState, now: float) -> Iterator[Observation]:
-    for name, breaker in state.breakers.items():
-        yield Observation(breaker.state, {BREAKER: name})
-
-
-def _feeds(state: TradingState, now: float) -> Iterator[Observation]:
-    for venue, feed in state.feeds.items():
-        if feed.connected is not None:
-            yield Observation(int(feed.connected), {EXCHANGE: venue})
-
-
-def _brokers(state: TradingState, now: float) -> Iterator[Observation]:
-    for venue, broker in state.brokers.items():
-        if broker.connected is not None:
-            yield Observation(int(broker.connected), {VENUE: venue})

@@ -1,0 +1,116 @@
+"""The views the API joins from several components of its source, typed.
+
+Each reads a :class:`~otelmetrics.api.source.MetricsSource` and hands plain values to the
+builders in :mod:`otelmetrics.insights` (see :mod:`otelmetrics.insights.operations` for which
+builder answers which endpoint)::
+
+    views.dashboard(source)    # GET /dashboard-data
+    views.alerts(source)       # GET /alerts: the statistics' alerts, then the operations ones
+
+Since when each operations alert has fired is kept per source, for as long as it lives.
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from collections.abc import Mapping
+from typing import Any
+
+from otelmetrics.api.source import MetricsSource
+from otelmetrics.insights.alerts import Alert, AlertSince, OpsFacts, evaluate
+from otelmetrics.insights.event_views import errors_view, security_view
+from otelmetrics.insights.feed import feed_event
+from otelmetrics.insights.operations import AllView, DashboardData
+from otelmetrics.insights.status import StatusView, ops_facts, status_view
+from otelmetrics.insights.timings import SummaryView, summary_view, timings
+from otelmetrics.insights.trading_view import TradingView, trading_view
+
+__all__ = ["alerts", "dashboard", "everything", "facts", "feed", "status", "summary", "trading"]
+
+_SINCE: weakref.WeakKeyDictionary[MetricsSource, AlertSince] = weakref.WeakKeyDictionary()
+
+
+def trading(source: MetricsSource, snapshot: Mapping[str, Any] | None = None) -> TradingView:
+    """``/trading`` (from ``snapshot``, a trading snapshot just taken, when given)."""
+    found = source.trading.snapshot() if snapshot is None else snapshot
+    return trading_view(found, source.settings.breaker_names)
+
+
+def facts(source: MetricsSource, snapshot: Mapping[str, Any] | None = None) -> OpsFacts:
+    """What the operations alerts and ``/status`` read (from ``snapshot``, when given)."""
+    found = source.trading.snapshot() if snapshot is None else snapshot
+    events = source.events
+    return ops_facts(source.stats.current(), errors_view(events), security_view(events), found)
+
+
+def alerts(source: MetricsSource, found: OpsFacts | None = None) -> list[Alert]:
+    """``/alerts``: the statistics' threshold alerts, then the operations alerts (read from
+    ``found``, the facts of now, when given)."""
+    found = facts(source) if found is None else found
+    fired = evaluate(found, source.settings.thresholds)
+    return source.stats.alerts() + _since(source).stamp(fired, time.time())
+
+
+def status(source: MetricsSource) -> StatusView:
+    """``/status``: healthy, or degraded with the alerts' messages."""
+    found = facts(source)
+    return status_view(found, alerts(source, found), uptime_seconds=_uptime(source))
+
+
+def summary(source: MetricsSource) -> SummaryView:
+    """``/summary``: every statistic's summary, then the engine, scanner and trading timings."""
+    return summary_view(source.stats.summary(), source.trading.tables)
+
+
+def feed(source: MetricsSource) -> dict[str, Any]:
+    """The SSE feed event (``kraken_metrics``) for the configured venue, pairs and breakers."""
+    settings = source.settings
+    return feed_event(
+        source.feed_latency,
+        source.trading.snapshot(),
+        venue=settings.sse_feed_venue,
+        pairs=settings.feed_pairs,
+        breakers=settings.breaker_names,
+        now=time.time(),
+    )
+
+
+def dashboard(source: MetricsSource) -> DashboardData:
+    """``/dashboard-data``: every operations view at once (one trading snapshot for all)."""
+    snapshot = source.trading.snapshot()
+    found = facts(source, snapshot)
+    every_alert = alerts(source, found)
+    return {
+        "status": status_view(found, every_alert, uptime_seconds=_uptime(source)),
+        "alerts": every_alert,
+        "current": source.stats.current(),
+        "trading": trading(source, snapshot),
+        "errors": errors_view(source.events),
+        "security": security_view(source.events),
+        "performance": source.performance.view(),
+        "feed": feed(source),
+    }
+
+
+def everything(source: MetricsSource) -> AllView:
+    """``/all``: the dashboard data, the statistics, their history and the timings."""
+    stats = source.stats
+    return {
+        **dashboard(source),
+        "statistics": stats.statistics(),
+        "history": stats.history(source.settings.history_minutes),
+        "summary": stats.summary(),
+        "timings": timings(source.trading.tables),
+    }
+
+
+def _since(source: MetricsSource) -> AlertSince:
+    since = _SINCE.get(source)
+    if since is None:
+        since = _SINCE.setdefault(source, AlertSince())
+    return since
+
+
+def _uptime(source: MetricsSource) -> float:
+    return time.time() - source.start_ns / 1e9
