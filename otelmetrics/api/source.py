@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from otelmetrics.insights.alerts import AlertSince
 from otelmetrics.insights.feed import FeedLatency
 from otelmetrics.insights.snapshots import SnapshotLog
 from otelmetrics.insights.stats import Stats
@@ -60,3 +61,7 @@ class MetricsSource(Protocol):
     @property
     def snapshots(self) -> SnapshotLog:
         """The CSV snapshot log: ``POST /snapshot``."""
+
+    @property
+    def alert_since(self) -> AlertSince:
+        """Since when each operations alert has fired: ``/alerts``, ``/status``."""

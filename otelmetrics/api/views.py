@@ -7,18 +7,17 @@ builder answers which endpoint)::
     views.dashboard(source)    # GET /dashboard-data
     views.alerts(source)       # GET /alerts: the statistics' alerts, then the operations ones
 
-Since when each operations alert has fired is kept per source, for as long as it lives.
+Since when each operations alert has fired is the source's ``alert_since``.
 """
 
 from __future__ import annotations
 
 import time
-import weakref
 from collections.abc import Mapping
 from typing import Any
 
 from otelmetrics.api.source import MetricsSource
-from otelmetrics.insights.alerts import Alert, AlertSince, OpsFacts, evaluate
+from otelmetrics.insights.alerts import Alert, OpsFacts, evaluate
 from otelmetrics.insights.event_views import errors_view, security_view
 from otelmetrics.insights.feed import feed_event
 from otelmetrics.insights.operations import AllView, DashboardData
@@ -27,8 +26,6 @@ from otelmetrics.insights.timings import SummaryView, summary_view, timings
 from otelmetrics.insights.trading_view import TradingView, trading_view
 
 __all__ = ["alerts", "dashboard", "everything", "facts", "feed", "status", "summary", "trading"]
-
-_SINCE: weakref.WeakKeyDictionary[MetricsSource, AlertSince] = weakref.WeakKeyDictionary()
 
 
 def trading(source: MetricsSource, snapshot: Mapping[str, Any] | None = None) -> TradingView:
@@ -49,7 +46,7 @@ def alerts(source: MetricsSource, found: OpsFacts | None = None) -> list[Alert]:
     ``found``, the facts of now, when given)."""
     found = facts(source) if found is None else found
     fired = evaluate(found, source.settings.thresholds)
-    return source.stats.alerts() + _since(source).stamp(fired, time.time())
+    return source.stats.alerts() + source.alert_since.stamp(fired, time.time())
 
 
 def status(source: MetricsSource) -> StatusView:
@@ -103,13 +100,6 @@ def everything(source: MetricsSource) -> AllView:
         "summary": stats.summary(),
         "timings": timings(source.trading.tables),
     }
-
-
-def _since(source: MetricsSource) -> AlertSince:
-    since = _SINCE.get(source)
-    if since is None:
-        since = _SINCE.setdefault(source, AlertSince())
-    return since
 
 
 def _uptime(source: MetricsSource) -> float:

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TypedDict
 
+from otelmetrics.core.forks import ForkGuard
+
 __all__ = ["RULES", "Alert", "AlertSince", "FiredAlert", "OpsFacts", "Rule", "evaluate"]
 
 MIN_REQUESTS = 10  # below this many requests since start, the error rate does not alert
@@ -152,8 +154,20 @@ class AlertSince:
     """Since when each alert has been firing (ISO-8601 UTC); forgets alerts that cleared."""
 
     def __init__(self) -> None:
+        self._fork = ForkGuard()
         self._lock = threading.Lock()
         self._since: dict[str, float] = {}
+
+    @property
+    def tables(self) -> tuple[()]:
+        return ()  # a handle component for its reset after a fork; it exports nothing
+
+    def reset(self) -> None:
+        """Forget every alert (in a forked child with a new lock: the parent's may be held)."""
+        if self._fork.forked():
+            self._lock = threading.Lock()
+        with self._lock:
+            self._since = {}
 
     def stamp(self, alerts: Iterable[FiredAlert], now: float) -> list[Alert]:
         """``alerts`` with ``since`` added; an alert missing from them has cleared."""

@@ -29,6 +29,7 @@ from prometheus_client import CollectorRegistry
 from otelmetrics.core.producer import LeanProducer, attach
 from otelmetrics.core.store import Layout, SeriesTable
 from otelmetrics.core.window import RollingWindow
+from otelmetrics.insights.alerts import AlertSince
 from otelmetrics.insights.feed import FeedLatency
 from otelmetrics.insights.snapshot_row import current_row
 from otelmetrics.insights.snapshots import SnapshotLog
@@ -73,6 +74,7 @@ class MetricsHandle:
         stats: The rolling statistics behind the JSON API.
         snapshots: The CSV snapshot log behind ``POST /snapshot`` and the periodic snapshots.
         trading: The trading facade an engine calls.
+        alert_since: Since when each operations alert has fired (``/alerts``, ``/status``).
         prometheus_registry: The registry ``/metrics`` renders, or None without Prometheus.
         resource: The resource every export carries (a forked worker gets its own).
     """
@@ -123,6 +125,7 @@ class MetricsHandle:
         )
 
     def _build_components(self, layout: Layout) -> None:
+        """Every component, each with the plain arguments it needs; then listed for export."""
         settings = self.settings
         self._build_request_views(layout)
         self.events = Events(limit=settings.cardinality_limit)
@@ -135,6 +138,7 @@ class MetricsHandle:
         self.trading = TradingMetrics(
             self.meter, trading_options(settings), on_feed_latency=self.feed_latency.add
         )
+        self.alert_since = AlertSince()
         self.snapshots = SnapshotLog.from_settings(
             settings, provider=lambda: current_row(self.stats, self.trading, self.start_ns)
         )
@@ -145,6 +149,7 @@ class MetricsHandle:
             self.events,
             self.feed_latency,
             self.trading,
+            self.alert_since,
             self.snapshots,  # its periodic thread restarts in a forked worker
         )
         for component in components:

@@ -185,6 +185,19 @@ def test_since_is_kept_while_firing_and_restarts_after_clearing(make):
     assert again[0]["since"] == datetime.fromtimestamp(START + 180, timezone.utc).isoformat()
 
 
+def test_each_handle_keeps_its_own_since_and_a_forked_child_starts_afresh(make):
+    first, second = make(), make()
+    assert first.alert_since is not second.alert_since
+    first.trading.broker_failure("kraken")
+    stamped = ops_alerts(first, first.alert_since, START)
+    first.alert_since._lock.acquire()  # as if a parent's thread held it at the fork
+    first.alert_since._fork.pid = -1  # the pid it was made in is not this process's
+    first.alert_since.reset()
+    later = ops_alerts(first, first.alert_since, START + 60)
+    assert later[0]["since"] != stamped[0]["since"]  # forgotten: since restarts now
+    assert later[0]["since"] == datetime.fromtimestamp(START + 60, timezone.utc).isoformat()
+
+
 @pytest.mark.parametrize(
     ("requests", "errors", "fires"),
     [(9, 9, False), (10, 1, False), (10, 2, True), (1000, 101, True)],
