@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypedDict
+
+from otelmetrics.insights.alerts import Alert
 
 MIN_REQUESTS = 10  # below this many requests in the window, rates and p99 do not alert
 
@@ -38,9 +40,18 @@ CHECKS = (
 )
 
 
+class HealthCheck(TypedDict):
+    """One threshold check: ``level`` is ok, warning or critical."""
+
+    ok: bool
+    level: str
+    value: float
+    threshold: float
+
+
 def check(
     found: Check, current: Mapping[str, Any], requests: int, thresholds: Mapping[str, float]
-) -> dict[str, Any]:
+) -> HealthCheck:
     """``{"ok", "level", "value", "threshold"}`` of one check on the snapshot ``current``."""
     threshold = thresholds[found.statistic]
     value = current[found.statistic]
@@ -53,7 +64,7 @@ def check(
     return {"ok": level == "ok", "level": level, "value": value, "threshold": threshold}
 
 
-def status(checks: Mapping[str, Mapping[str, Any]]) -> str:
+def status(checks: Mapping[str, HealthCheck]) -> str:
     """healthy, degraded (a warning) or unhealthy (a critical)."""
     levels = {result["level"] for result in checks.values()}
     return "unhealthy" if "critical" in levels else "degraded" if "warning" in levels else "healthy"
@@ -71,7 +82,7 @@ class Breaches:
         requests: int,
         thresholds: Mapping[str, float],
         now: float,
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[Alert]:
         """Yield the failing checks as alerts (name, severity, category, message, value,
         threshold, since), forgetting the ones that pass again."""
         for found in CHECKS:

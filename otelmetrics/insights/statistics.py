@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from typing import TypedDict, cast
 
 from otelmetrics.core.window import WindowView
+from otelmetrics.insights.health import HealthCheck
 from otelmetrics.instruments.process import Sample
 
 __all__ = [
@@ -102,15 +103,6 @@ class Statistics(TypedDict):
     current: Snapshot
     totals: Totals
     configuration: Configuration
-
-
-class HealthCheck(TypedDict):
-    """One threshold check: ``level`` is ok, warning or critical."""
-
-    ok: bool
-    level: str
-    value: float
-    threshold: float
 
 
 class Components(TypedDict):

@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable
 from importlib.metadata import version
 from time import perf_counter, time
-from typing import Any, cast
+from typing import Any
 
 from otelmetrics.core.forks import ForkGuard
 from otelmetrics.core.once import LogOnce
@@ -40,7 +40,6 @@ from otelmetrics.insights.statistics import (
     STATISTICS,
     Gauges,
     Health,
-    HealthCheck,
     ServiceSnapshot,
     Snapshot,
     Statistics,
@@ -153,7 +152,7 @@ class Stats:
         current, requests = self._snapshot(self._clock())
         thresholds = self.options.thresholds
         checks = {
-            found.statistic: cast(HealthCheck, health.check(found, current, requests, thresholds))
+            found.statistic: health.check(found, current, requests, thresholds)
             for found in health.CHECKS
         }
         return {
@@ -170,7 +169,7 @@ class Stats:
         thresholds = self.options.thresholds
         with self._lock:
             found = self._breaches.alerts(current, requests, thresholds, now)
-            return [cast(Alert, alert) for alert in found]
+            return list(found)
 
     def series(self, name: str, last_n: int) -> list[dict[str, Any]]:
         """The last ``last_n`` 5-second samples of one statistic. KeyError for unknown names."""

@@ -31,12 +31,17 @@ from array import array
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
 
 from otelmetrics.core.bounded import BoundedValues
 from otelmetrics.core.forks import ForkGuard
 from otelmetrics.core.once import LogOnce
 from otelmetrics.core.store import Aggregator, InstrumentSpec, SeriesTable
+from otelmetrics.instruments.event_views import (
+    ErrorEntry,
+    ErrorsView,
+    SecurityEvent,
+    SecurityView,
+)
 
 __all__ = ["KNOWN_SCOPES", "SECURITY_TYPES", "DayCounter", "Events", "security_type"]
 
@@ -129,10 +134,10 @@ class Events:
         self._errors_day = DayCounter()
         self._scope_day: dict[str, DayCounter] = {}
         self._scope_total: dict[str, int] = {}
-        self._last_errors: deque[dict[str, str]] = deque(maxlen=RECENT_ERRORS)
+        self._last_errors: deque[ErrorEntry] = deque(maxlen=RECENT_ERRORS)
         self._security_day = {kind: DayCounter() for kind in SECURITY_TYPES}
         self._security_total = dict.fromkeys(SECURITY_TYPES, 0)
-        self._recent_security: deque[dict[str, str | None]] = deque(maxlen=RECENT_SECURITY)
+        self._recent_security: deque[SecurityEvent] = deque(maxlen=RECENT_SECURITY)
 
     @property
     def tables(self) -> tuple[SeriesTable, SeriesTable]:
@@ -173,7 +178,7 @@ class Events:
         if event_type not in self._security_total:
             raise ValueError(f"unknown type {event_type!r}; use one of {SECURITY_TYPES}")
         now = self.clock()
-        entry = {
+        entry: SecurityEvent = {
             "time": _iso(now),
             "type": event_type,
             "client": None if client is None else _clean(client, CLIENT_CHARS),
@@ -213,7 +218,7 @@ class Events:
 
     # -- views ----------------------------------------------------------------------------
 
-    def errors(self) -> dict[str, Any]:
+    def errors(self) -> ErrorsView:
         """Errors of the last 24 h (total, by scope), since start by scope, the last 10."""
         now = self.clock()
         with self._lock:
@@ -226,7 +231,7 @@ class Events:
                 "last_errors": list(reversed(self._last_errors)),
             }
 
-    def security(self) -> dict[str, Any]:
+    def security(self) -> SecurityView:
         """Security events of the last 24 h by type, totals since start, the recent ones."""
         now = self.clock()
         with self._lock:

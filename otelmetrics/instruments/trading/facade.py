@@ -34,7 +34,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from opentelemetry.metrics import Meter
@@ -46,7 +45,7 @@ from otelmetrics.instruments.trading.checks import Checks
 from otelmetrics.instruments.trading.gauges import register_gauges
 from otelmetrics.instruments.trading.labels import make_labels
 from otelmetrics.instruments.trading.shared import FeedHook, Shared
-from otelmetrics.instruments.trading.snapshot import snapshot
+from otelmetrics.instruments.trading.snapshot import TradingSnapshot, snapshot
 from otelmetrics.instruments.trading.state import TradingState
 from otelmetrics.instruments.trading.tables import Tables, make_tables
 
@@ -157,25 +156,16 @@ class TradingMetrics(Shared):
     def strict(self, strict: bool) -> None:
         self._checks.strict = strict
 
-    def snapshot(self, now: float | None = None) -> dict[str, Any]:
+    def snapshot(self, now: float | None = None) -> TradingSnapshot:
         """A JSON-ready view for the JSON API (bounded: one entry per kept venue or breaker).
 
         Args:
             now: Epoch seconds to evaluate "today" and the windows at; default: the clock.
 
         Returns:
-            ``time``, ``currency``; ``orders_today``: ``total`` (placed), ``successful``
-            (filled), ``failed`` (rejected + failed), ``rejected``, ``cancelled``,
-            ``success_rate_pct`` (filled / (filled + rejected + failed), None before any);
-            ``positions``: ``opened_today``, ``closed_today``, ``open``; ``pnl``: ``today``,
-            ``realized`` (since start), ``unrealized``; ``trades``: ``deals_today``, ``total``,
-            ``wins``, ``losses``, ``win_rate_pct`` (rolling window, None when empty),
-            ``avg_win``, ``avg_loss`` (since start), ``per_hour`` (over the window),
-            ``window_seconds``; ``feeds``: per venue ``ws_status`` ("connected",
-            "disconnected", None before any report), ``reconnects``, ``trades_per_min``
-            (last 60 s); ``circuit_breakers``: per name ``state``, ``value`` (0/1/2),
-            ``trips``, ``last_trip`` (epoch s); ``brokers``: per venue ``connected``,
-            ``failures``.
+            The :class:`~otelmetrics.instruments.trading.snapshot.TradingSnapshot`: orders
+            today, positions, P&L, trades (the win rate over the rolling window), and per
+            venue or name the feeds, circuit breakers and brokers.
         """
         at = self.clock() if now is None else now
         with self._lock:

@@ -5,7 +5,7 @@ Bounded like the state it reads: one entry per kept venue, breaker or broker.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
 from otelmetrics.instruments.trading.state import (
     CLOSED,
@@ -17,10 +17,87 @@ from otelmetrics.instruments.trading.state import (
 )
 from otelmetrics.instruments.trading.windows import Today
 
+__all__ = ["TradingSnapshot", "snapshot"]
+
 STATE_NAMES = {CLOSED: "closed", OPEN: "open", HALF_OPEN: "half_open"}
 
 
-def snapshot(state: TradingState, now: float, currency: str) -> dict[str, Any]:
+class OrdersToday(TypedDict):
+    """Orders since midnight (``OTELMETRICS_TIMEZONE``); success = filled / decided, in %."""
+
+    total: int
+    successful: int
+    failed: int
+    rejected: int
+    cancelled: int
+    success_rate_pct: float | None
+
+
+class Positions(TypedDict):
+    opened_today: int
+    closed_today: int
+    open: int
+
+
+class Pnl(TypedDict):
+    """In the account currency: today's, realized since start, and open positions'."""
+
+    today: float
+    realized: float
+    unrealized: float
+
+
+class Trades(TypedDict):
+    """Closed trades: the win rate and the rate per hour over the rolling window."""
+
+    deals_today: int
+    total: int
+    wins: int
+    losses: int
+    win_rate_pct: float | None
+    avg_win: float | None
+    avg_loss: float | None
+    per_hour: float
+    window_seconds: float
+
+
+class FeedSnapshot(TypedDict):
+    """``ws_status`` is connected, disconnected, or None before any report."""
+
+    ws_status: str | None
+    reconnects: int
+    trades_per_min: float
+
+
+class BreakerSnapshot(TypedDict):
+    """``state`` closed, open or half_open (``value`` 0, 1, 2); ``last_trip`` in epoch s."""
+
+    state: str
+    value: int
+    trips: int
+    last_trip: float | None
+
+
+class BrokerSnapshot(TypedDict):
+    connected: bool | None
+    failures: int
+
+
+class TradingSnapshot(TypedDict):
+    """What :meth:`TradingMetrics.snapshot` returns: one entry per kept venue or breaker."""
+
+    time: float
+    currency: str
+    orders_today: OrdersToday
+    positions: Positions
+    pnl: Pnl
+    trades: Trades
+    feeds: dict[str, FeedSnapshot]
+    circuit_breakers: dict[str, BreakerSnapshot]
+    brokers: dict[str, BrokerSnapshot]
+
+
+def snapshot(state: TradingState, now: float, currency: str) -> TradingSnapshot:
     """The JSON-ready view described in :meth:`TradingMetrics.snapshot`; call with the lock held."""
     today = state.today.at(now)
     return {
@@ -47,7 +124,7 @@ def snapshot(state: TradingState, now: float, currency: str) -> dict[str, Any]:
     }
 
 
-def _trades(state: TradingState, now: float, today: Today) -> dict[str, Any]:
+def _trades(state: TradingState, now: float, today: Today) -> Trades:
     o, window = state.outcomes, state.window
     rate = window.win_rate(now)
     return {
@@ -63,7 +140,7 @@ def _trades(state: TradingState, now: float, today: Today) -> dict[str, Any]:
     }
 
 
-def _orders(counts: dict[str, int]) -> dict[str, Any]:
+def _orders(counts: dict[str, int]) -> OrdersToday:
     failed = counts["rejected"] + counts["failed"]
     decided = counts["filled"] + failed
     return {
@@ -76,7 +153,7 @@ def _orders(counts: dict[str, int]) -> dict[str, Any]:
     }
 
 
-def _feed(feed: Feed, now: float) -> dict[str, Any]:
+def _feed(feed: Feed, now: float) -> FeedSnapshot:
     status = None if feed.connected is None else "connected" if feed.connected else "disconnected"
     return {
         "ws_status": status,
@@ -85,7 +162,7 @@ def _feed(feed: Feed, now: float) -> dict[str, Any]:
     }
 
 
-def _breaker(breaker: Breaker) -> dict[str, Any]:
+def _breaker(breaker: Breaker) -> BreakerSnapshot:
     return {
         "state": STATE_NAMES[breaker.state],
         "value": breaker.state,
