@@ -12,13 +12,13 @@ or, for any ASGI app built on Starlette routing::
 
     app = OtelMetricsMiddleware(app)
 
-The middleware (:mod:`otelmetrics.adapters.asgi`) times the request until the last body chunk
-is sent (streaming and SSE included); the route template comes from the route Starlette matched
-(mounted sub-apps get their mount prefix), and a raise before the response started counts as
-500 with ``error.type``. Once a response is sent,
-the request's user is noted for ``app.users.active`` (see :mod:`otelmetrics.users`). A 5xx
-response or an exception is also recorded in ``handle.events`` (the API's ``/errors``), after
-the response: a successful request pays one comparison for it.
+The middleware (:mod:`otelmetrics.adapters.asgi`) times the request until the last body chunk is
+sent (streaming and SSE included); the route template comes from the route Starlette matched
+(mounted sub-apps get their mount prefix), and a raise before the response started counts as 500
+with ``error.type``. Once a response is sent, the request's user is noted for
+``app.users.active`` (see :mod:`otelmetrics.users`). A 5xx response or an exception is also
+recorded in ``handle.events`` (the API's ``/errors``), after the response: a successful request
+pays one comparison for it.
 
 Websocket scopes are counted from ``websocket.accept`` until either side closes (or the app
 raises), by route template, with their messages in and out; a connection rejected before accept
@@ -65,10 +65,10 @@ def instrument_app(
         app: The FastAPI or Starlette app.
         handle: The handle to record into; default: the configured one.
         user_id: ``user_id(request) -> str | None`` for ``app.users.active`` (see
-            :mod:`otelmetrics.instruments.users`).
+            :mod:`otelmetrics.users`).
         api: Serve the JSON API under ``api_prefix`` and the live page (every endpoint but
             ``/health`` and the page is locked until a token, hook or ``api_public`` allows it).
-        authorize: The API's authorize hook (see :mod:`otelmetrics.api.auth`).
+        authorize: The API's authorize hook (see :mod:`otelmetrics.auth`).
     """
     if getattr(app.state, "otelmetrics", None) is not None:
         _logger.warning("otelmetrics: this ASGI app is already instrumented")

@@ -57,10 +57,10 @@ class OtelMetrics:
         handle: The handle to record into; default: the configured one, or one configured from
             the environment on the first request.
         user_id: ``user_id(request) -> str | None`` for ``app.users.active``; default: the
-            module-level extractor, else :func:`otelmetrics.instruments.users.user_id_from`.
+            module-level extractor, else :func:`otelmetrics.users.user_id_from`.
         api: Serve the JSON API under ``api_prefix`` and the live page (every endpoint but
             ``/health`` and the page is locked until a token, hook or ``api_public`` allows it).
-        authorize: The API's authorize hook (see :mod:`otelmetrics.api.auth`).
+        authorize: The API's authorize hook (see :mod:`otelmetrics.auth`).
     """
 
     def __init__(

@@ -46,9 +46,9 @@ def instrument(
         handle: The handle to record into; default: the one ``configure()`` set, or one
             configured from the environment on the first request.
         user_id: ``user_id(request) -> str | None`` for ``app.users.active`` (see
-            :mod:`otelmetrics.instruments.users`).
+            :mod:`otelmetrics.users`).
         api: Serve the JSON API under ``api_prefix`` and the live page.
-        authorize: The API's authorize hook (see :mod:`otelmetrics.api.auth`).
+        authorize: The API's authorize hook (see :mod:`otelmetrics.auth`).
 
     Raises:
         TypeError: ``app`` is neither Flask nor Starlette-based.

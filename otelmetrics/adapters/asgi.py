@@ -36,7 +36,7 @@ class OtelMetricsMiddleware:
         handle: The handle to record into; default: the configured one, or one configured from
             the environment on the first request.
         user_id: ``user_id(request) -> str | None`` for ``app.users.active``; default: the
-            module-level extractor, else :func:`otelmetrics.instruments.users.user_id_from`.
+            module-level extractor, else :func:`otelmetrics.users.user_id_from`.
     """
 
     def __init__(
