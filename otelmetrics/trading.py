@@ -13,7 +13,7 @@ The facade itself is :class:`~otelmetrics.instruments.trading.facade.TradingMetr
 
 from __future__ import annotations
 
-from otelmetrics.instruments.trading import TradingMetrics
+from otelmetrics.instruments.trading.facade import TradingMetrics
 
 __all__ = ["TradingMetrics", "get"]
 

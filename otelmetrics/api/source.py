@@ -21,7 +21,7 @@ from otelmetrics.insights.snapshots import SnapshotLog
 from otelmetrics.insights.stats import Stats
 from otelmetrics.instruments.events import Events
 from otelmetrics.instruments.performance import Performance
-from otelmetrics.instruments.trading import TradingMetrics
+from otelmetrics.instruments.trading.facade import TradingMetrics
 from otelmetrics.settings import Settings
 
 __all__ = ["MetricsSource"]

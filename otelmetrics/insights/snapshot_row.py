@@ -18,7 +18,7 @@ from otelmetrics.core.store import SeriesTable
 from otelmetrics.insights.statistics import Snapshot, pct
 from otelmetrics.insights.stats import Stats
 from otelmetrics.insights.status import all_connected
-from otelmetrics.instruments.trading import TradingMetrics
+from otelmetrics.instruments.trading.facade import TradingMetrics
 
 __all__ = ["SnapshotRow", "current_row", "order_totals", "snapshot_row"]
 

@@ -24,9 +24,9 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader
 
 from otelmetrics.instruments import gauges
-from otelmetrics.pipeline import tracing
 from otelmetrics.pipeline.handle import MetricsHandle
 from otelmetrics.pipeline.resource import SCOPE_NAME
+from otelmetrics.pipeline.tracing import configure as configure_tracing
 from otelmetrics.settings import Settings
 
 __all__ = ["configure", "default_handle", "observable_gauge"]
@@ -76,7 +76,7 @@ def configure(
     handle = MetricsHandle(settings, metric_readers)
     for spec in _PENDING:
         _register(handle, spec)
-    tracing.configure(settings, handle.resource)
+    configure_tracing(settings, handle.resource)
     if set_global:
         _set_default(handle)
     return handle

@@ -38,10 +38,11 @@ from otelmetrics.instruments import process
 from otelmetrics.instruments.events import Events
 from otelmetrics.instruments.http import HttpServerMetrics
 from otelmetrics.instruments.performance import Performance
-from otelmetrics.instruments.trading import TradingMetrics, TradingOptions
+from otelmetrics.instruments.trading.facade import TradingMetrics, TradingOptions
 from otelmetrics.instruments.users import ActiveUsers
 from otelmetrics.instruments.websockets import WebsocketMetrics
-from otelmetrics.pipeline import prometheus, readers
+from otelmetrics.pipeline.prometheus import scrape, serve
+from otelmetrics.pipeline.readers import console_reader, otlp_exporter, periodic, prometheus_reader
 from otelmetrics.pipeline.resource import SCOPE_NAME, VERSION, build_resource, instance_id
 from otelmetrics.settings import Settings
 
@@ -98,7 +99,7 @@ class MetricsHandle:
         self.meter_provider = self._build_provider(extra_readers)
         self.meter = self.meter_provider.get_meter(SCOPE_NAME, VERSION)
         self._build_components(layout)
-        self.prometheus_server = prometheus.serve(settings, self.prometheus_registry)
+        self.prometheus_server = serve(settings, self.prometheus_registry)
         _LIVE.add(self)
         if settings.snapshot_interval > 0 and not settings.sdk_disabled:
             self.snapshots.start()  # stopped by shutdown()
@@ -163,9 +164,7 @@ class MetricsHandle:
         self, client: str | None, authorization: str | None, accept: str | None
     ) -> tuple[int, bytes, str]:
         """(status, body, content type) of a ``/metrics`` scrape by ``client``."""
-        return prometheus.scrape(
-            self.settings, self.prometheus_registry, client, authorization, accept
-        )
+        return scrape(self.settings, self.prometheus_registry, client, authorization, accept)
 
     def _tables(self) -> list[SeriesTable]:
         return [table for component in self._components for table in component.tables]
@@ -198,13 +197,13 @@ class MetricsHandle:
         )
         for name in self.settings.resolved_exporters:
             if name == "prometheus":
-                reader, self.prometheus_registry = readers.prometheus_reader()
+                reader, self.prometheus_registry = prometheus_reader()
                 built.append((reader, (False, False)))
             elif name == "otlp":
-                otlp = readers.periodic(readers.otlp_exporter(self.settings), self.settings)
+                otlp = periodic(otlp_exporter(self.settings), self.settings)
                 built.append((otlp, otlp_modes))
             elif name == "console":
-                built.append((readers.console_reader(self.settings), (False, False)))
+                built.append((console_reader(self.settings), (False, False)))
         built.extend((reader, (False, False)) for reader in extra)
         return built
 

@@ -57,7 +57,7 @@ def test_moved_names_are_the_same_objects_at_their_old_paths():
     from otelmetrics import auth, snapshots, trading, users, websockets
     from otelmetrics.api.auth import RequestInfo
     from otelmetrics.insights.snapshots import SnapshotLog
-    from otelmetrics.instruments.trading import TradingMetrics
+    from otelmetrics.instruments.trading.facade import TradingMetrics
     from otelmetrics.instruments.user_ids import set_user_id_extractor
     from otelmetrics.instruments.websockets import WebsocketMetrics
 
