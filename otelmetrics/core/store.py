@@ -83,9 +83,14 @@ class SeriesTable:
                 for key, aggs in self.series.items()
             ]
 
-    def reset(self) -> None:
-        """Forget every series (after a fork: the child starts from zero)."""
-        self.lock = threading.Lock()
+    def reset(self, lock: threading.Lock | None = None) -> None:
+        """Forget every series (after a fork: the child starts from zero).
+
+        Args:
+            lock: The lock to go on with, shared with the other tables of one instrument (a
+                forked child makes a new one: the parent's may be held); default: a new one.
+        """
+        self.lock = lock or threading.Lock()
         self.series = {}
         self._attributes = {}
 

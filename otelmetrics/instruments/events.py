@@ -258,8 +258,7 @@ class Events:
             self._lock = threading.Lock()
         with self._lock:
             for table in self.tables:
-                table.reset()
-                table.lock = self._lock
+                table.reset(self._lock)
             self._clear()
 
     def _warn_once(self, method: str, exc: Exception) -> None:

@@ -192,10 +192,10 @@ class HttpServerMetrics:
 
     def reset(self) -> None:
         """Start from zero (after a fork), keeping one lock shared by both tables."""
-        self.requests.reset()
-        self.active.reset()
-        self._series = {}
-        self.active.lock = self.requests.lock  # the window is reset by Stats, which reads it
+        lock = threading.Lock()
+        self.requests.reset(lock)
+        self.active.reset(lock)
+        self._series = {}  # the window is reset by Stats, which reads it
 
 
 def current_trace() -> tuple[int, int] | None:

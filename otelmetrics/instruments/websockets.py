@@ -253,9 +253,9 @@ class WebsocketMetrics:
 
     def reset(self) -> None:
         """Start from zero (after a fork), keeping one lock shared by both tables."""
+        lock = threading.Lock()
         for table in self.tables:
-            table.reset()
-            table.lock = self.connections.lock
+            table.reset(lock)
         self._events = set()
         self._keyed = {}
 

@@ -32,3 +32,20 @@ def test_reset_forgets_every_series():
         table.get(("x",))[0].add(1)
     table.reset()
     assert table.snapshot() == []
+
+
+def test_reset_keeps_one_lock_shared_by_an_instruments_tables():
+    import threading
+
+    from otelmetrics.instruments.http import HttpServerMetrics
+    from otelmetrics.instruments.websockets import WebsocketMetrics
+
+    lock = threading.Lock()
+    table = SeriesTable((COUNTER,), ("k",), limit=10)
+    table.reset(lock)
+    assert table.lock is lock
+    for instrument in (HttpServerMetrics(limit=10), WebsocketMetrics(limit=10)):
+        before = instrument.tables[0].lock
+        instrument.reset()
+        locks = {id(t.lock) for t in instrument.tables}
+        assert len(locks) == 1 and instrument.tables[0].lock is not before

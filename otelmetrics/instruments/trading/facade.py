@@ -177,8 +177,7 @@ class TradingMetrics(Shared):
             self._lock = threading.Lock()
         with self._lock:
             for table in self._tables:
-                table.reset()
-                table.lock = self._lock
+                table.reset(self._lock)
             for values in self._labels:
                 values.reset()
             for cache in self._caches:
