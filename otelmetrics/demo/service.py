@@ -9,24 +9,30 @@ the URLs and how to authenticate, and serves until interrupted or ``duration`` h
 
 from __future__ import annotations
 
+import faulthandler
 import logging
+import os
 import secrets
 import signal
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from otelmetrics import MetricsHandle, configure
 from otelmetrics.demo.options import DemoOptions, Tokens
 from otelmetrics.settings import Settings
+
+if TYPE_CHECKING:
+    from otelmetrics.demo.app import DemoService
 
 __all__ = ["run"]
 
 _logger = logging.getLogger(__name__)
 SERVICE_NAME = "otelmetrics-demo"
 QUIET_LOGGERS = ("werkzeug", "engineio", "socketio", "uvicorn.error")
+CLOSE_SECONDS = 10.0  # the clients and both servers, before the handle's own shutdown bound
 
 
 def run(options: DemoOptions, *, out: TextIO = sys.stdout) -> int:
@@ -48,18 +54,48 @@ def run(options: DemoOptions, *, out: TextIO = sys.stdout) -> int:
     handle, tokens = _configure()
     try:
         from otelmetrics.demo.app import DemoService
-        from otelmetrics.demo.banner import banner
 
         service = DemoService(handle, board, seed=seed, host=options.host)
-        try:
-            service.start(options.dashboard_port, options.api_port, traffic=options.traffic)
-            print(banner(service, options, seed, tokens), file=out, flush=True)
-            _serve(service.stop, options.duration)
-        finally:
-            service.close()
+        with _stop_on_sigterm(service.stop):
+            try:
+                _serve_until_stopped(service, options, seed, tokens, out)
+            finally:
+                _exit_within(CLOSE_SECONDS + handle.settings.shutdown_timeout)
+                service.close()
     finally:
         handle.shutdown()
     return 0
+
+
+def _serve_until_stopped(
+    service: DemoService, options: DemoOptions, seed: int, tokens: Tokens, out: TextIO
+) -> None:
+    from otelmetrics.demo.banner import banner
+
+    service.start(options.dashboard_port, options.api_port, traffic=options.traffic)
+    print(banner(service, options, seed, tokens), file=out, flush=True)
+    try:
+        service.stop.wait(options.duration)
+    except KeyboardInterrupt:
+        pass
+    service.stop.set()
+
+
+def _exit_within(seconds: float) -> None:
+    """Past ``seconds``, print where every thread is and end the process: a demo that was told
+    to stop never outlives its grace period, and a hang says where it hangs."""
+
+    if threading.current_thread() is not threading.main_thread():
+        return  # not our process to end
+
+    def expire() -> None:
+        _logger.error("otelmetrics demo did not stop within %.1f s; exiting", seconds)
+        faulthandler.dump_traceback(all_threads=True)
+        os._exit(1)
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
 
 
 def _require_extras() -> None:
@@ -86,15 +122,6 @@ def _configure() -> tuple[MetricsHandle, Tokens]:
         api_admin_token=new_admin,
     )
     return handle, Tokens(new_read, new_admin)
-
-
-def _serve(stop: threading.Event, duration: float | None) -> None:
-    with _stop_on_sigterm(stop):
-        try:
-            stop.wait(duration)
-        except KeyboardInterrupt:
-            pass
-    stop.set()
 
 
 @contextmanager

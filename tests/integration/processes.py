@@ -22,7 +22,8 @@ def free_port() -> int:
 
 
 def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **env}
+    # A server that hangs on exit is killed with SIGABRT first: faulthandler prints every thread.
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONFAULTHANDLER": "1", **env}
     return subprocess.Popen(
         args,
         cwd=ROOT,
@@ -55,12 +56,21 @@ def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> str:
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+            kill_with_tracebacks(process)
     if process.stdout is None:
         return ""
     with process.stdout:
         return process.stdout.read().decode()
+
+
+def kill_with_tracebacks(process: subprocess.Popen[bytes]) -> None:
+    """SIGABRT (faulthandler prints where every thread is), then SIGKILL if that is ignored."""
+    os.killpg(process.pid, signal.SIGABRT)
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def get(url: str) -> int:

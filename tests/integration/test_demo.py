@@ -35,7 +35,7 @@ from otelmetrics.demo.simulation import BREAKER_NAME, Driver, Simulation
 from otelmetrics.demo.trading_api import create_api
 from otelmetrics.settings import Settings
 from otelmetrics.socketio import uninstrument_socketio
-from tests.integration.processes import PYTHON, ROOT, start
+from tests.integration.processes import PYTHON, ROOT, kill_with_tracebacks, start
 
 ORDERS = "trading.orders"
 STATUS = "trading.order.status"
@@ -528,7 +528,8 @@ class DemoProcess:
         try:
             code = self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
+            kill_with_tracebacks(self.process)
+            self.reader.join(5)
             raise AssertionError(f"the demo ignored SIGTERM:\n{self.output}") from None
         self.reader.join(5)
         assert self.process.stdout is not None
@@ -609,3 +610,20 @@ def test_a_headless_demo_run_gives_every_documented_metric_a_data_point(http_rec
     assert f"OTLP export                     on: {http_receiver.endpoint}" in demo.output
     pushed = http_receiver.received.points("circuit_breaker.trips")  # and pushed over OTLP
     assert {resource["service.name"] for resource, _, _ in pushed} == {"otelmetrics-demo"}
+
+
+def test_a_demo_that_hangs_while_stopping_exits_within_its_bound_and_says_where():
+    hang = (
+        "import threading, time\n"
+        "from otelmetrics.demo.service import _exit_within\n"
+        "_exit_within(0.5)\n"
+        "threading.Event().wait(30)  # a close that never returns\n"
+    )
+    started = time.monotonic()
+    process = start([PYTHON, "-c", hang], {})
+    output, _ = process.communicate(timeout=20)
+    assert process.returncode == 1
+    assert time.monotonic() - started < 10
+    text = output.decode()
+    assert "did not stop within 0.5 s" in text
+    assert "Thread 0x" in text or "Current thread" in text  # every thread's stack, for the report
