@@ -153,7 +153,7 @@ class Stats:
         thresholds = self.options.thresholds
         checks = {
             found.statistic: health.check(found, current, requests, thresholds)
-            for found in health.CHECKS
+            for found in health.HEALTH_CHECKS
         }
         return {
             "status": health.status(checks),

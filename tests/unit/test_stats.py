@@ -93,23 +93,37 @@ def test_history_keeps_one_snapshot_per_minute_up_to_the_limit(metrics, clock):
     assert len(stats.history(1)) == 1
 
 
-def test_health_degrades_then_fails_with_the_error_rate(stats, clock):
+def test_health_degrades_then_fails_with_the_server_error_rate(stats, clock):
     record(stats, clock, 20)
     assert stats.health()["status"] in {"healthy", "degraded"}  # CPU/memory are real
-    assert stats.health()["checks"]["error_rate_pct"]["ok"] is True
+    assert stats.health()["checks"]["server_error_rate_pct"]["ok"] is True
     record(stats, clock, 2, status=500)  # 2/22 = 9 %: above 5 %, below 10 %
     checks = stats.health()["checks"]
-    assert checks["error_rate_pct"]["level"] == "warning"
+    assert checks["server_error_rate_pct"]["level"] == "warning"
+    assert checks["server_error_rate_pct"]["threshold"] == 5.0  # the error_rate_pct setting
     record(stats, clock, 10, status=500)
     health = stats.health()
-    assert health["checks"]["error_rate_pct"]["level"] == "critical"
+    assert health["checks"]["server_error_rate_pct"]["level"] == "critical"
     assert health["status"] == "unhealthy"
     assert health["components"]["request_tracking"] == "operational"
 
 
+def test_client_errors_never_make_the_service_unhealthy_but_still_alert(stats, clock):
+    record(stats, clock, 20)
+    record(stats, clock, 3, status=404)  # strangers asking for pages that do not exist
+    record(stats, clock, 30, status=401)
+    health = stats.health()
+    assert health["checks"]["server_error_rate_pct"]["level"] == "ok"
+    assert "error_rate_pct" not in health["checks"]
+    assert health["status"] != "unhealthy"
+    assert stats.current()["error_rate_pct"] > 50  # the BotV2 field keeps counting >= 400
+    alert = {a["name"]: a for a in stats.alerts()}["HIGH_ERROR_RATE"]
+    assert alert["severity"] == "critical"  # and the operations alert still says so
+
+
 def test_a_few_requests_do_not_alert(stats, clock):
     record(stats, clock, 1, seconds=5.0, status=500)
-    assert stats.health()["checks"]["error_rate_pct"]["ok"] is True
+    assert stats.health()["checks"]["server_error_rate_pct"]["ok"] is True
     assert not [a for a in stats.alerts() if a["category"] != "resources"]
 
 
