@@ -13,10 +13,8 @@ trading facade); no component receives the handle. Usage::
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import uuid
-import weakref
 from collections.abc import Sequence
 from time import time_ns
 from typing import Protocol
@@ -41,6 +39,7 @@ from otelmetrics.instruments.performance import Performance
 from otelmetrics.instruments.trading.facade import TradingMetrics, TradingOptions
 from otelmetrics.instruments.users import ActiveUsers
 from otelmetrics.instruments.websockets import WebsocketMetrics
+from otelmetrics.pipeline import lifecycle
 from otelmetrics.pipeline.prometheus import scrape, serve
 from otelmetrics.pipeline.readers import console_reader, otlp_exporter, periodic, prometheus_reader
 from otelmetrics.pipeline.resource import SCOPE_NAME, VERSION, build_resource, instance_id
@@ -100,7 +99,7 @@ class MetricsHandle:
         self.meter = self.meter_provider.get_meter(SCOPE_NAME, VERSION)
         self._build_components(layout)
         self.prometheus_server = serve(settings, self.prometheus_registry)
-        _LIVE.add(self)
+        lifecycle.track(self)
         if settings.snapshot_interval > 0 and not settings.sdk_disabled:
             self.snapshots.start()  # stopped by shutdown()
 
@@ -172,7 +171,11 @@ class MetricsHandle:
     def _build_provider(self, extra: Sequence[MetricReader]) -> MeterProvider:
         """The SDK provider over every reader, each fed the lean tables by its own producer."""
         built = self._build_readers(extra)
-        provider = MeterProvider(metric_readers=[r for r, _ in built], resource=self.resource)
+        provider = MeterProvider(
+            metric_readers=[r for r, _ in built],
+            resource=self.resource,
+            shutdown_on_exit=False,  # lifecycle.py shuts down within shutdown_timeout instead
+        )
         scope = InstrumentationScope(SCOPE_NAME, VERSION)
         for reader, (delta, exponential) in built:
             producer = LeanProducer(
@@ -214,7 +217,7 @@ class MetricsHandle:
         daemon thread that is abandoned at the deadline. Returns True when it finished in time.
         """
         limit = self.settings.shutdown_timeout if timeout is None else timeout
-        _LIVE.discard(self)
+        lifecycle.forget(self)
         self.stats.stop()
         self.snapshots.stop()
         if self.prometheus_server is not None:
@@ -223,7 +226,11 @@ class MetricsHandle:
         worker = threading.Thread(
             target=self._shutdown_provider, args=(limit,), name="otelmetrics-shutdown", daemon=True
         )
-        worker.start()
+        try:
+            worker.start()
+        except RuntimeError:  # Python 3.12.0-1 refuses new threads in atexit: the SDK's bound
+            self._shutdown_provider(limit)
+            return True
         worker.join(limit + 0.5)
         if worker.is_alive():
             _logger.warning(
@@ -240,7 +247,7 @@ class MetricsHandle:
         except Exception:  # the SDK raises when a reader fails; shutdown must not
             _logger.warning("otelmetrics: a metric reader failed during shutdown", exc_info=True)
 
-    def _after_fork_in_child(self) -> None:
+    def after_fork_in_child(self) -> None:
         """A forked worker is a new instance: new id, series from zero, same provider."""
         self.instance_id = str(uuid.uuid4())  # never the parent's, even when configured
         self.resource = build_resource(self.settings, self.instance_id)
@@ -282,14 +289,3 @@ def trading_options(settings: Settings) -> TradingOptions:
         cardinality_limit=settings.cardinality_limit,
         layout=histogram_layout(settings),
     )
-
-
-_LIVE: weakref.WeakSet[MetricsHandle] = weakref.WeakSet()
-
-
-def _after_fork_in_child() -> None:
-    for handle in list(_LIVE):
-        handle._after_fork_in_child()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)

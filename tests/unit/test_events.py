@@ -195,7 +195,7 @@ def test_concurrent_records_are_all_counted(metrics):
 def test_reset_starts_from_zero_and_keeps_recording(metrics):
     events = metrics.handle.events
     events.record_error("http", "boom")
-    metrics.handle._after_fork_in_child()  # what a forked worker does
+    metrics.handle.after_fork_in_child()  # what a forked worker does
     assert events.errors()["total_errors"] == 0
     assert metrics.points("app.errors") == []
     events.record_error("http", "again")
