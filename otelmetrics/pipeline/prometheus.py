@@ -41,12 +41,16 @@ def allowed(settings: Settings, client: str | None, authorization: str | None) -
 
 
 def _is_loopback(client: str | None) -> bool:
-    if client in ("testclient", "localhost"):  # Starlette's TestClient names itself this way
-        return True
+    """An address on this host: 127.0.0.0/8, ::1, or IPv4 loopback as a dual-stack server bound
+    to ``[::]`` sees it (``::ffff:127.0.0.1``). Names such as ``localhost`` are not addresses:
+    a proxy or a test client could say anything."""
     try:
-        return ipaddress.ip_address(client or "").is_loopback
+        address = ipaddress.ip_address(client or "")
     except ValueError:
         return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
 
 
 def render(registry: CollectorRegistry | None, accept: str | None) -> tuple[int, bytes, str]:

@@ -11,6 +11,8 @@ from starlette.testclient import TestClient
 import otelmetrics
 from otelmetrics.fastapi import OtelMetricsMiddleware, instrument_app, uninstrument_app
 
+LOOPBACK = ("127.0.0.1", 50000)  # scrapes from loopback need no token
+
 
 def make_app(metrics):
     app = FastAPI()
@@ -52,7 +54,7 @@ def make_app(metrics):
 
 @pytest.fixture
 def client(metrics):
-    with TestClient(make_app(metrics), raise_server_exceptions=False) as client:
+    with TestClient(make_app(metrics), raise_server_exceptions=False, client=LOOPBACK) as client:
         yield client
 
 

@@ -146,7 +146,7 @@ otelmetrics.configure()  # installs the global SDK MeterProvider FastAPI's own m
 app = FastAPI()
 app.add_api_route("/x", lambda: "x")
 otelmetrics.instrument(app)
-with TestClient(app) as client:
+with TestClient(app, client=("127.0.0.1", 50000)) as client:
     for _ in range(5):
         client.get("/x")
     print(client.get("/metrics").text)

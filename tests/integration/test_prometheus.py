@@ -8,6 +8,7 @@ from flask import Flask
 import otelmetrics
 from otelmetrics.pipeline.prometheus import allowed
 from otelmetrics.settings import Settings
+from tests.integration.processes import PYTHON, free_port, get, start, stop, wait_http
 
 
 def scrape(url, token=None):
@@ -66,6 +67,11 @@ def test_port_in_use_is_logged_not_raised(caplog):
     [
         ({}, "127.0.0.1", None, True),
         ({}, "::1", None, True),
+        ({}, "::ffff:127.0.0.1", None, True),  # IPv4 on a dual-stack server bound to [::]
+        ({}, "::ffff:10.0.0.7", None, False),
+        ({}, "testclient", None, False),  # names are not addresses: anyone can claim them
+        ({}, "localhost", None, False),
+        ({}, None, None, False),
         ({}, "10.0.0.7", None, False),
         ({"metrics_public": True}, "10.0.0.7", None, True),
         ({"metrics_token": "t0ken-value"}, "127.0.0.1", None, False),
@@ -83,3 +89,17 @@ def test_in_app_endpoint_refuses_remote_clients_without_a_token(metrics):
     client = app.test_client()
     assert client.get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code == 401
     assert client.get("/metrics").status_code == 200
+
+
+def test_a_server_bound_to_all_ipv6_addresses_serves_ipv4_loopback_without_a_token():
+    port = free_port()
+    server = start(
+        [PYTHON, "-m", "gunicorn", "-b", f"[::]:{port}", "tests.integration.apps.flask_app:app"],
+        {"OTEL_METRICS_EXPORTER": "prometheus"},
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/items/1", server)
+        assert get(f"http://127.0.0.1:{port}/metrics") == 200  # seen as ::ffff:127.0.0.1
+        assert get(f"http://[::1]:{port}/metrics") == 200
+    finally:
+        stop(server)

@@ -87,7 +87,7 @@ def make_fastapi_app(metrics) -> FastAPI:
 
 @pytest.fixture
 def client(metrics) -> Iterator[TestClient]:
-    with TestClient(make_fastapi_app(metrics)) as test_client:
+    with TestClient(make_fastapi_app(metrics), client=("127.0.0.1", 50000)) as test_client:
         yield test_client
 
 
