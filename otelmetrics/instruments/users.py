@@ -14,7 +14,8 @@ flask_login's logged-in user), a Starlette request-state user (``request.state.u
 header (see :mod:`otelmetrics.instruments.user_ids`). An extractor that raises is logged once
 and the request goes on. Ids never become metric attributes.
 
-Memory is bounded by ``max_users`` (``OTELMETRICS_MAX_USERS``): beyond it new ids are not kept.
+Memory is bounded: an id longer than 64 characters is kept as a 33-character digest, and at most
+``max_users`` ids (``OTELMETRICS_MAX_USERS``) are kept; beyond it new ids are not kept.
 They are counted instead by an overflow estimate (linear counting over a fixed 64 KiB bitmap per
 timeout window, within about 1 % up to 200 000 users beyond the cap), so the gauge stays
 honest: exact up to the cap, an estimate above it. A warning is logged when the cap is first hit.
@@ -22,6 +23,7 @@ honest: exact up to the cap, an estimate above it. A warning is logged when the 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import threading
@@ -39,6 +41,17 @@ __all__ = ["ActiveUsers"]
 _logger = logging.getLogger(__name__)
 
 SKETCH_SLOTS = 1 << 16
+# Real user ids (a number, a UUID, an e-mail) are short; a client-supplied header is not bound
+# to be. Longer ids are kept as a fixed-size digest: still one distinct user each.
+MAX_ID_LENGTH = 64
+
+
+def bounded_id(user_id: str) -> str:
+    """``user_id`` if it is at most ``MAX_ID_LENGTH`` long, else ``#`` and a 128-bit digest."""
+    if len(user_id) <= MAX_ID_LENGTH:
+        return user_id
+    digest = hashlib.blake2b(user_id.encode(errors="surrogatepass"), digest_size=16)
+    return "#" + digest.hexdigest()
 
 
 class _OverflowSketch:
@@ -121,8 +134,11 @@ class ActiveUsers:
         return ()
 
     def seen(self, user_id: str, now: float | None = None) -> None:
-        """Note a request by ``user_id`` (at ``now``, default: the clock)."""
+        """Note a request by ``user_id`` (at ``now``, default: the clock); an id longer than
+        ``MAX_ID_LENGTH`` is kept as its digest (:func:`bounded_id`)."""
         now = self.clock() if now is None else now
+        if len(user_id) > MAX_ID_LENGTH:
+            user_id = bounded_id(user_id)
         with self._lock:
             last_seen = self._last_seen
             if user_id in last_seen:

@@ -1,5 +1,6 @@
 import logging
 import threading
+import tracemalloc
 from types import SimpleNamespace
 
 import pytest
@@ -74,6 +75,24 @@ def test_memory_is_bounded_and_the_overflow_is_estimated(clock, caplog):
     assert abs(users.count() - 21_000) < 20_000 * 0.03
     warnings = [r for r in caplog.records if "max_users=1000" in r.getMessage()]
     assert len(warnings) == 1
+
+
+def test_long_ids_cost_a_fixed_size_and_still_count_as_distinct_users(clock):
+    users = ActiveUsers(timeout=300, max_users=10_001, clock=clock)
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for i in range(10_000):  # spoofed X-User-Id headers of 8 KB each (80 MB if kept as they are)
+        users.seen(f"{i:08d}" + "x" * 8_192)
+    grown = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    assert grown < 4_000_000, f"{grown / 1e6:.1f} MB for 10,000 ids"
+    assert users.count() == 10_000
+    kept = users.ids()
+    assert {len(found) for found in kept} == {33} and kept[0].startswith("#")
+    users.seen("00000000" + "x" * 8_192)  # the same long id again: the same user
+    assert users.count() == 10_000
+    users.seen("alice@example.com")  # short ids are kept as they are, for GET /users
+    assert users.ids()[-1] == "alice@example.com"
 
 
 def test_the_overflow_estimate_expires_with_the_window(clock):
