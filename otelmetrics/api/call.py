@@ -55,6 +55,8 @@ class ApiRequest:
     headers: Mapping[str, str]
     client: str | None
     native: Any = field(default=None, repr=False, compare=False)
+    # False on a server whose worker would be held by a stream (a non-threaded WSGI worker).
+    can_stream: bool = True
 
 
 @dataclass(frozen=True)

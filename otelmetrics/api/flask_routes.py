@@ -74,6 +74,8 @@ def _api_request() -> ApiRequest:
         {name.lower(): value for name, value in request.headers.items()},
         request.remote_addr,
         request._get_current_object(),  # type: ignore[attr-defined]
+        # gthread, gevent, eventlet and threaded Werkzeug say True; gunicorn's sync worker not
+        can_stream=bool(request.environ.get("wsgi.multithread")),
     )
 
 

@@ -108,10 +108,24 @@ def users(call: Call) -> ApiResponse:
     return call.ok(users=found, count=len(found))
 
 
+def no_streams_here(prefix: str) -> dict[str, str]:
+    """The refusal a server without threads answers at once: a stream would hold its only
+    worker for as long as the page stays open. The page polls ``poll`` instead."""
+    return {
+        "error": "this server cannot hold a stream without blocking a worker (a sync WSGI "
+        f"worker): poll {prefix}/current, or serve with threads (gunicorn -k gthread), "
+        "gevent, eventlet or an ASGI server",
+        "poll": prefix + "/current",
+    }
+
+
 def stream(call: Call) -> ApiResponse:
-    """The SSE stream (``?max_events`` bounds it); 503 while ``sse_max_streams`` are open."""
+    """The SSE stream (``?max_events`` bounds it); 503 while ``sse_max_streams`` are open, and
+    at once on a server without threads (:func:`no_streams_here`)."""
     max_events = int_param(call.request.query, "max_events", 0, 1, MAX_EVENTS_MAX) or None
     source, settings, streams = call.source, call.settings, call.streams
+    if not call.request.can_stream:
+        return json_response(503, no_streams_here(settings.api_prefix))
     if not streams.take():
         body = {"error": "Too many open streams", "limit": streams.limit}
         wait = str(max(1, round(settings.sse_interval)))

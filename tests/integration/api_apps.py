@@ -107,7 +107,8 @@ class ApiClient:
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         if self.framework == "flask":
-            response = self._client.open(path, method=method, headers=headers)
+            # multithread: as a threaded server says (Werkzeug threaded, gunicorn gthread)
+            response = self._client.open(path, method=method, headers=headers, multithread=True)
         else:
             response = self._client.request(method, path, headers=headers)
         body = response.data if self.framework == "flask" else response.content

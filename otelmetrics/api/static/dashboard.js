@@ -22,6 +22,7 @@
     windowMs: breakerWindow() };
 
   class AuthRequired extends Error {}
+  class NoStreamsHere extends Error {} // the server cannot stream (a sync worker): poll for good
 
   // -- API ---------------------------------------------------------------------------------
 
@@ -284,6 +285,10 @@
       signal: state.controller.signal,
     });
     if (response.status === 401) throw new AuthRequired("authentication required");
+    if (response.status === 503) {
+      const refusal = await response.json().catch(() => ({}));
+      if (refusal.poll) throw new NoStreamsHere(refusal.error);
+    }
     if (!response.ok || !response.body) throw new Error("stream: HTTP " + response.status);
     setMode("live", "Live (server-sent events)");
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -317,7 +322,7 @@
   }
 
   async function connect(generation) {
-    const streams = typeof TextDecoderStream === "function" && "body" in Response.prototype;
+    let streams = typeof TextDecoderStream === "function" && "body" in Response.prototype;
     while (generation === state.generation) {
       if (streams) {
         try {
@@ -325,6 +330,7 @@
         } catch (error) {
           if (error instanceof AuthRequired) throw error;
           if (error.name === "AbortError") return;
+          if (error instanceof NoStreamsHere) streams = false;
         }
       }
       await poll(generation, STREAM_RETRY_MS);
