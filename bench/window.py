@@ -9,7 +9,7 @@ Run:  .venv/bin/python bench/window.py            (about 30 s; --quick for a smo
    monitors did per query: sort 10,000 raw samples, or ``numpy.percentile`` of that list.
 3. Memory per tracked series at 10, 100 and 1000 requests/s: the window's latency counts
    (``nbytes``) and tracemalloc's view of the whole window, next to a deque of 10,000 raw
-   (timestamp, latency) samples.
+   (timestamp, latency) samples; and the per-route windows at their cap (100 routes).
 
 Prints Markdown tables and writes bench/results/window.json.
 """
@@ -30,19 +30,24 @@ import numpy
 from _common import markdown, median, rotated
 from micro import REQUEST_MIX
 
+from otelmetrics.core.routes import ROUTE_LIMIT, RouteWindows
 from otelmetrics.core.window import RollingWindow
+from otelmetrics.insights.routes import route_rows
 
 QUERY_TARGET_US = 50.0
 MEMORY_TARGET_BYTES = 8 * 1024
 RAW_SAMPLES = 10_000
 
 
-def _handle(window: bool) -> Any:
+def _handle(window: bool, routes: bool = True) -> Any:
     import otelmetrics
 
     handle = otelmetrics.configure(exporters=("none",), process_metrics=False, set_global=False)
     if not window:
+        handle.stats.stop()  # its sampler reads the window
         handle.http.window = None
+    if not routes:
+        handle.http.routes = None  # before the first request: no series holds a route window
     return handle
 
 
@@ -59,7 +64,11 @@ def _recorder(http: Any) -> Callable[[], None]:
 
 
 def bench_recording(repeats: int, number: int) -> list[list[Any]]:
-    cases = {"window on": _handle(True), "window off": _handle(False)}
+    cases = {
+        "window and route windows on (the default)": _handle(True),
+        "window on, route windows off": _handle(True, routes=False),
+        "window off": _handle(False),
+    }
     timers = {name: timeit.Timer(_recorder(h.http)) for name, h in cases.items()}
     samples: dict[str, list[float]] = {name: [] for name in timers}
     for timer in timers.values():
@@ -85,7 +94,15 @@ def _full_window(per_second: int, seed: int = 3) -> RollingWindow:
     return window
 
 
+def _full_routes(routes: int, per_second: int) -> RouteWindows:
+    table = RouteWindows(300, limit=routes + 1)
+    for route in range(routes):
+        table.windows[f"/route/{route}"] = _full_window(per_second, seed=route)
+    return table
+
+
 def bench_queries(repeats: int) -> list[list[Any]]:
+    routes = _full_routes(ROUTE_LIMIT, 10)
     window = _full_window(100)
     now = 300.0
     rng = random.Random(5)
@@ -96,6 +113,9 @@ def bench_queries(repeats: int) -> list[list[Any]]:
     cases: dict[str, Callable[[], Any]] = {
         "RollingWindow.view(): counts + p50/p95/p99": lambda: window.view(now),
         "Stats.current(): the seed-001 snapshot": handle.stats.current,
+        f"route_rows(): the /routes table of {ROUTE_LIMIT} routes": lambda: route_rows(
+            routes.views(now)
+        ),
         "raw samples: sorted() + 3 ranks (10,000)": lambda: sorted(raw)[9899],
         "raw samples: numpy.percentile of the list (10,000)": lambda: numpy.percentile(
             raw, [50, 95, 99]
@@ -136,6 +156,9 @@ def bench_memory() -> list[list[Any]]:
         )
     )
     rows.append([f"deque of {RAW_SAMPLES:,} raw (ts, latency) samples", raw, raw])
+    table = _full_routes(ROUTE_LIMIT, 10)
+    whole = _traced(lambda: _full_routes(ROUTE_LIMIT, 10))
+    rows.append([f"route windows: {ROUTE_LIMIT} routes at 10 req/s each", table.nbytes(), whole])
     return rows
 
 
@@ -157,7 +180,7 @@ def main() -> int:
     memory = bench_memory()
     print()
     print(markdown(["memory per tracked series", "latency counts (B)", "tracemalloc (B)"], memory))
-    worst = max(row[1] for row in memory[:-1])
+    worst = max(row[1] for row in memory[:3])
     print(f"\ncounts ≤ 8 KB at every rate: {_common.verdict(worst <= MEMORY_TARGET_BYTES)}")
     _common.save(
         "window", {"env": env, "recording": recording, "queries": queries, "memory": memory}

@@ -51,6 +51,7 @@ ENDPOINTS = (
     Endpoint("alerts", "GET", "/alerts", "read", "read", core.alerts, "thresholds breached now"),
     Endpoint("metric", "GET", "/metric/{name}", "read", "read", core.metric, "one's series"),
     Endpoint("summary", "GET", "/summary", "read", "read", core.summary, "count/mean/min/max"),
+    Endpoint("routes", "GET", "/routes", "read", "read", core.routes, "per route, worst first"),
     Endpoint("users", "GET", "/users", "admin", "read", core.users, "active user ids"),
     Endpoint("sse", "GET", "/sse/metrics", "read", "read", core.stream, "Server-Sent Events"),
     Endpoint("dashboard", "GET", None, None, "read", page.dashboard, "the live page"),

@@ -10,12 +10,14 @@ in :mod:`otelmetrics.api.endpoints`); the bodies follow the BotV2 dashboard's en
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
+from typing import Any
 
 from otelmetrics.api import sse, views
 from otelmetrics.api.call import ApiResponse, BadParameter, Call, int_param, json_response
 from otelmetrics.api.sse import MetricsStream
-from otelmetrics.insights.statistics import STATISTICS
+from otelmetrics.insights.statistics import STATISTICS, Snapshot
 
 __all__ = [
     "alerts",
@@ -24,6 +26,7 @@ __all__ = [
     "history",
     "metric",
     "reset",
+    "routes",
     "statistics",
     "stream",
     "summary",
@@ -34,30 +37,56 @@ _logger = logging.getLogger(__name__)
 
 LAST_N_MAX = 1000
 LAST_N_DEFAULT = 100
+RESOLUTIONS = ("1m", "5s")
+RECENT_MINUTES = 15  # the 5-second history's default span
+RECENT_MINUTES_MAX = 60  # the statistics keep 1,000 samples: 83 minutes of them
 MAX_EVENTS_MAX = 100_000
 
 
 def current(call: Call) -> ApiResponse:
     """This worker's snapshot, or with ``scope=service`` every worker's, merged."""
+    return call.ok(metrics=scoped_snapshot(call)())
+
+
+def scoped_snapshot(call: Call) -> Callable[[], Snapshot]:
+    """``stats.current``, or with ``?scope=service`` the merge of every worker's (a 400 without
+    ``stats_dir``): what ``/current`` and the SSE stream send."""
     stats = call.source.stats
     scope = call.request.query.get("scope") or "worker"
-    if scope == "worker":
-        return call.ok(metrics=stats.current())
     allowed = ["worker", "service"]
-    if scope != "service":
+    if scope not in allowed:
         raise BadParameter(400, "scope", allowed, f"scope must be one of {allowed}")
-    try:
-        return call.ok(metrics=stats.service_current())
-    except LookupError as exc:
-        raise BadParameter(400, "scope", ["worker"], str(exc)) from None
+    if scope == "worker":
+        return stats.current
+    if call.settings.stats_dir is None:
+        message = "set OTELMETRICS_STATS_DIR to merge the workers' statistics"
+        raise BadParameter(400, "scope", ["worker"], message)
+    return stats.service_current
 
 
 def history(call: Call) -> ApiResponse:
-    """One snapshot per minute of the last ``?minutes`` (default and most: history_minutes)."""
-    most = call.settings.history_minutes
-    minutes = int_param(call.request.query, "minutes", most, 1, most)
-    found = call.source.stats.history(minutes)
-    return call.ok(history=found, count=len(found), minutes=minutes)
+    """One snapshot per minute of the last ``?minutes`` (default and most: history_minutes);
+    with ``?resolution=5s``, every 5-second sample of the last ``minutes`` (default 15)."""
+    query, stats = call.request.query, call.source.stats
+    resolution = query.get("resolution") or "1m"
+    if resolution not in RESOLUTIONS:
+        message = f"resolution must be one of {list(RESOLUTIONS)}"
+        raise BadParameter(400, "resolution", list(RESOLUTIONS), message)
+    found: Sequence[Mapping[str, Any]]
+    if resolution == "5s":
+        minutes = int_param(query, "minutes", RECENT_MINUTES, 1, RECENT_MINUTES_MAX)
+        found = stats.recent(minutes)
+    else:
+        most = call.settings.history_minutes
+        minutes = int_param(query, "minutes", most, 1, most)
+        found = stats.history(minutes)
+    return call.ok(history=found, count=len(found), minutes=minutes, resolution=resolution)
+
+
+def routes(call: Call) -> ApiResponse:
+    """Each route over the rolling window, worst first: the live page's "what is failing"."""
+    found = call.source.stats.routes()
+    return call.ok(routes=found, count=len(found), window_seconds=call.settings.window_seconds)
 
 
 def statistics(call: Call) -> ApiResponse:
@@ -124,6 +153,7 @@ def stream(call: Call) -> ApiResponse:
     at once on a server without threads (:func:`no_streams_here`)."""
     max_events = int_param(call.request.query, "max_events", 0, 1, MAX_EVENTS_MAX) or None
     source, settings, streams = call.source, call.settings, call.streams
+    snapshot = scoped_snapshot(call)  # a bad scope is a 400 before a slot is taken
     if not call.request.can_stream:
         return json_response(503, no_streams_here(settings.api_prefix))
     if not streams.take():
@@ -131,7 +161,7 @@ def stream(call: Call) -> ApiResponse:
         wait = str(max(1, round(settings.sse_interval)))
         return json_response(503, body, ("Retry-After", wait))
     found = MetricsStream(
-        source.stats.current,
+        snapshot,
         settings.sse_interval,
         max_events=max_events,
         events=((settings.sse_feed_event, partial(views.feed, source)),),

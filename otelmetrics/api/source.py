@@ -35,6 +35,10 @@ class MetricsSource(Protocol):
         """Thresholds, breaker names, the feed served over SSE, the history length."""
 
     @property
+    def instance_id(self) -> str:
+        """This worker's ``service.instance.id``, for the live page's header."""
+
+    @property
     def start_ns(self) -> int:
         """When the pipeline started (epoch nanoseconds), for the uptime."""
 

@@ -12,6 +12,7 @@ Since when each operations alert has fired is the source's ``alert_since``.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -20,12 +21,22 @@ from otelmetrics.api.source import MetricsSource
 from otelmetrics.insights.alerts import Alert, OpsFacts, evaluate
 from otelmetrics.insights.event_views import errors_view, security_view
 from otelmetrics.insights.feed import feed_event
-from otelmetrics.insights.operations import AllView, DashboardData
+from otelmetrics.insights.operations import AllView, DashboardData, Identity
 from otelmetrics.insights.status import StatusView, ops_facts, status_view
 from otelmetrics.insights.timings import SummaryView, summary_view, timings
 from otelmetrics.insights.trading_view import TradingView, trading_view
 
-__all__ = ["alerts", "dashboard", "everything", "facts", "feed", "status", "summary", "trading"]
+__all__ = [
+    "alerts",
+    "dashboard",
+    "everything",
+    "facts",
+    "feed",
+    "identity",
+    "status",
+    "summary",
+    "trading",
+]
 
 
 def trading(source: MetricsSource, snapshot: Mapping[str, Any] | None = None) -> TradingView:
@@ -87,6 +98,24 @@ def dashboard(source: MetricsSource) -> DashboardData:
         "security": security_view(source.events),
         "performance": source.performance.view(),
         "feed": feed(source),
+        "service": identity(source),
+    }
+
+
+def identity(source: MetricsSource) -> Identity:
+    """The service, version, environment, this worker, and the workers sharing ``stats_dir``."""
+    settings = source.settings
+    workers = None
+    if settings.stats_dir is not None:
+        workers = source.stats.service_current()["workers"]
+    return {
+        "service": settings.service_name or "unknown_service",
+        "version": settings.service_version,
+        "environment": settings.environment,
+        "instance": source.instance_id,
+        "pid": os.getpid(),
+        "workers": workers,
+        "scope": "worker" if workers is None else "service",
     }
 
 

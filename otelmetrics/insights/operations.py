@@ -14,6 +14,7 @@ endpoint               body                                              module
 ``GET /alerts``        ``Stats.alerts()``, then ``AlertSince.stamp(...)``  :mod:`.alerts`
 ``GET /summary``       ``summary_view(stats.summary(), trading.tables)``  :mod:`.timings`
 ``GET /dashboard-data``  :class:`DashboardData`: the views above at once   here
+                         (and :class:`Identity`: who answers)
 ``GET /all``           :class:`AllView`: and the statistics and timings    here
 ``POST /snapshot``     ``snapshot_row(...)`` (the CSV log's row)          :mod:`.snapshot_row`
 SSE ``kraken_metrics``   ``feed_event(...)`` (epoch-ms ``timestamp``)     :mod:`.feed`
@@ -33,7 +34,23 @@ from otelmetrics.insights.status import StatusView
 from otelmetrics.insights.timings import Timings
 from otelmetrics.insights.trading_view import TradingView
 
-__all__ = ["AllView", "DashboardData"]
+__all__ = ["AllView", "DashboardData", "Identity"]
+
+
+class Identity(TypedDict):
+    """Who answers: the service, this worker, and how many workers share ``stats_dir``.
+
+    ``workers`` is None without a stats directory (this worker's view is all there is);
+    ``scope`` is what ``/current?scope=`` the live page shows: ``service`` with one.
+    """
+
+    service: str
+    version: str | None
+    environment: str | None
+    instance: str
+    pid: int
+    workers: int | None
+    scope: str
 
 
 class DashboardData(TypedDict):
@@ -51,6 +68,7 @@ class DashboardData(TypedDict):
     security: SecurityView
     performance: dict[str, Any]
     feed: dict[str, Any]
+    service: Identity
 
 
 class AllView(DashboardData):

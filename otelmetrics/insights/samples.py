@@ -30,6 +30,11 @@ class Samples:
     def last(self, column: int, n: int) -> list[tuple[float, float]]:
         return [(self._at[i], self._values[column][i]) for i in self._order(n)]
 
+    def since(self, at: float) -> list[tuple[float, list[float]]]:
+        """Every sample taken at or after ``at``, oldest first: (when, its values)."""
+        rows = ((self._at[i], i) for i in self._order(self.size))
+        return [(when, [column[i] for column in self._values]) for when, i in rows if when >= at]
+
     def summary(self, column: int) -> dict[str, float | int]:
         values = [self._values[column][i] for i in self._order(self.size)]
         if not values:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
+from otelmetrics.core.routes import RouteWindows
 from otelmetrics.core.window import RollingWindow
 
 __all__ = ["ConnectionSource", "StatsOptions", "UserSource", "WindowSource"]
@@ -21,9 +22,12 @@ T = TypeVar("T")
 
 
 class WindowSource(Protocol):
-    """Reads the rolling window under the lock its writer holds (``HttpServerMetrics``)."""
+    """Reads the rolling window, and the one of each route, under the lock their writer holds
+    (``HttpServerMetrics``)."""
 
     def read_window(self, read: Callable[[RollingWindow], T]) -> T: ...
+
+    def read_routes(self, read: Callable[[RouteWindows], T]) -> T: ...
 
 
 class UserSource(Protocol):

@@ -182,6 +182,26 @@ def components(*, resources: bool) -> Components:
     }
 
 
+def statistics_view(
+    current: Snapshot, *, window_seconds: float, user_timeout_seconds: float, history_minutes: int
+) -> Statistics:
+    """The snapshot, the totals since start and the window's configuration (``/statistics``)."""
+    requests, errors = current["total_requests"], current["total_errors"]
+    return {
+        "current": current,
+        "totals": {
+            "total_requests": requests,
+            "total_errors": errors,
+            "total_error_rate_pct": pct(errors, requests),
+        },
+        "configuration": {
+            "window_seconds": window_seconds,
+            "user_timeout_seconds": user_timeout_seconds,
+            "max_history_minutes": history_minutes,
+        },
+    }
+
+
 def pct(part: float, whole: float) -> float:
     """``part`` as a percentage of ``whole``, to 2 decimals; 0.0 when ``whole`` is 0."""
     return round(100.0 * part / whole, 2) if whole else 0.0

@@ -23,10 +23,12 @@ from typing import Any
 
 from otelmetrics.core.forks import ForkGuard
 from otelmetrics.core.once import LogOnce
+from otelmetrics.core.routes import RouteWindows
 from otelmetrics.core.window import RollingWindow, WindowView
 from otelmetrics.insights import health, workers
 from otelmetrics.insights.alerts import Alert
 from otelmetrics.insights.health import Breaches
+from otelmetrics.insights.routes import RouteRow, route_rows
 from otelmetrics.insights.sampler import Sampler
 from otelmetrics.insights.samples import Samples
 from otelmetrics.insights.service import service_snapshot, shared_directory
@@ -47,8 +49,8 @@ from otelmetrics.insights.statistics import (
     gauges,
     iso,
     numbers,
-    pct,
     shape,
+    statistics_view,
 )
 from otelmetrics.instruments.process import ProcessSampler, Sample
 
@@ -129,23 +131,24 @@ class Stats:
         with self._lock:
             return [snapshot for at, snapshot in self._history if at >= since]
 
+    def recent(self, minutes: int) -> list[dict[str, Any]]:
+        """The 5-second samples of the last ``minutes`` minutes (every statistic), oldest first."""
+        self._ensure_sample()
+        with self._lock:
+            rows = self._samples.since(self._clock() - minutes * 60)
+        return [
+            {"timestamp": iso(at), **dict(zip(STATISTICS, row, strict=True))} for at, row in rows
+        ]
+
     def statistics(self) -> Statistics:
         """The snapshot, the totals since start and the window's configuration."""
-        current = self.current()
-        requests, errors = current["total_requests"], current["total_errors"]
-        return {
-            "current": current,
-            "totals": {
-                "total_requests": requests,
-                "total_errors": errors,
-                "total_error_rate_pct": pct(errors, requests),
-            },
-            "configuration": {
-                "window_seconds": self.options.window_seconds,
-                "user_timeout_seconds": self.options.user_timeout_seconds,
-                "max_history_minutes": self.options.history_minutes,
-            },
-        }
+        options = self.options
+        return statistics_view(
+            self.current(),
+            window_seconds=options.window_seconds,
+            user_timeout_seconds=options.user_timeout_seconds,
+            history_minutes=options.history_minutes,
+        )
 
     def health(self) -> Health:
         """Status (healthy, degraded, unhealthy), components, threshold checks, current rpm."""
@@ -170,6 +173,11 @@ class Stats:
         with self._lock:
             found = self._breaches.alerts(current, requests, thresholds, now)
             return list(found)
+
+    def routes(self) -> list[RouteRow]:
+        """Each route over the window: rate, error and 5xx rates, p50/p95/p99 ms; worst first."""
+        now = self._monotonic()
+        return route_rows(self._http.read_routes(lambda routes: routes.views(now)))
 
     def series(self, name: str, last_n: int) -> list[dict[str, Any]]:
         """The last ``last_n`` 5-second samples of one statistic. KeyError for unknown names."""
@@ -236,6 +244,7 @@ class Stats:
     def reset(self) -> None:
         """Start from zero: the window, the totals, the samples, the history and the alerts."""
         self._http.read_window(RollingWindow.reset)
+        self._http.read_routes(RouteWindows.reset)
         if self._fork.forked():  # the parent's sampler may have held the lock at the fork
             self._lock = threading.Lock()
         with self._lock:

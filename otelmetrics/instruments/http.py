@@ -14,10 +14,13 @@ from typing import TypeVar
 
 from opentelemetry.trace import get_current_span
 
+from otelmetrics.core.routes import ROUTE_LIMIT, RouteWindows
 from otelmetrics.core.store import Aggregator, InstrumentSpec, Key, Layout, SeriesTable
 from otelmetrics.core.window import RollingWindow
 
 T = TypeVar("T")
+# duration, request size, response size, active requests, and the route's window (or None)
+RequestSeries = tuple[Aggregator, Aggregator, Aggregator, Aggregator, RollingWindow | None]
 
 # The semconv-advised bucket bounds for http.server.request.duration, in seconds.
 DURATION_BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
@@ -102,8 +105,13 @@ class HttpServerMetrics:
         self.active = SeriesTable((ACTIVE,), ACTIVE_ATTRIBUTES, limit=limit, lock=lock)
         self.exemplars = exemplars  # tracing is on: record trace context too
         self.window = window  # the JSON API's rolling statistics, fed under the requests lock
-        # request key -> its duration/request/response aggregators and its active total
-        self._series: dict[Key, tuple[Aggregator, ...]] = {}
+        # and the same per route (a window each, for the first ROUTE_LIMIT routes)
+        self.routes = (
+            None if window is None else RouteWindows(window.seconds, min(limit, ROUTE_LIMIT))
+        )
+        # request key -> its duration/request/response aggregators, its active total and its
+        # route's window (None without a window)
+        self._series: dict[Key, RequestSeries] = {}
         self.excluded_paths = frozenset(url for url in excluded_urls if not url.endswith("*"))
         self.excluded_prefixes = tuple(url[:-1] for url in excluded_urls if url.endswith("*"))
 
@@ -156,7 +164,7 @@ class HttpServerMetrics:
         lock.acquire()
         try:
             series = self._series.get(key) or self._resolve(key, method, scheme)
-            duration_agg, request_agg, response_agg, active = series
+            duration_agg, request_agg, response_agg, active, route_window = series
             duration_agg.add(duration)
             if trace is not None:
                 duration_agg.add_exemplar(duration, *trace)  # type: ignore[union-attr]
@@ -168,6 +176,8 @@ class HttpServerMetrics:
             window = self.window
             if window is not None:
                 window.add(duration, status, now)
+                if route_window is not None:  # always, with a window
+                    route_window.add(duration, status, now)
         finally:
             lock.release()
 
@@ -183,9 +193,26 @@ class HttpServerMetrics:
         with self.requests.lock:
             return read(window)
 
-    def _resolve(self, key: Key, method: str, scheme: str) -> tuple[Aggregator, ...]:
-        """A request series and its active-requests total, in one tuple. Call with the lock."""
-        series = (*self.requests.get(key), self.active.get((method, scheme))[0])
+    def read_routes(self, read: Callable[[RouteWindows], T]) -> T:
+        """``read(routes)`` under the lock the hot path feeds the route windows with.
+
+        Raises:
+            LookupError: The handle was built without a rolling window.
+        """
+        routes = self.routes
+        if routes is None:
+            raise LookupError("this HttpServerMetrics keeps no rolling window")
+        with self.requests.lock:
+            return read(routes)
+
+    def _resolve(self, key: Key, method: str, scheme: str) -> RequestSeries:
+        """A request series, its active-requests total and its route's window, in one tuple.
+        Call with the lock."""
+        routes = self.routes
+        route_window = None if routes is None else routes.get(key[1])
+        duration, request_size, response_size = self.requests.get(key)
+        active = self.active.get((method, scheme))[0]
+        series = (duration, request_size, response_size, active, route_window)
         if key in self.requests.series:  # keys folded into the overflow series are not cached
             self._series[key] = series
         return series
@@ -196,6 +223,8 @@ class HttpServerMetrics:
         self.requests.reset(lock)
         self.active.reset(lock)
         self._series = {}  # the window is reset by Stats, which reads it
+        if self.routes is not None:
+            self.routes = RouteWindows(self.routes.seconds, self.routes.limit)
 
 
 def current_trace() -> tuple[int, int] | None:

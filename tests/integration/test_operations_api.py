@@ -231,6 +231,7 @@ def test_dashboard_data_and_all_hold_every_view(client, handle, tokens):
     trade(handle)
     dashboard = client.get("dashboard-data", tokens.read).json()
     views = {"status", "alerts", "current", "trading", "errors", "security", "performance", "feed"}
+    views.add("service")
     assert set(dashboard) == views | {"success", "timestamp"}
     assert dashboard["trading"]["pnl_today"] == 7.5
     assert dashboard["feed"]["circuit_breaker_trips"] == 0
