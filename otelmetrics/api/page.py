@@ -1,13 +1,15 @@
 """The live page: one HTML document with its script and style inlined, served as package data.
 
-The page holds no data. It reads ``<prefix>/current``, ``<prefix>/history`` and
-``<prefix>/dashboard-data`` (the trading panel), then follows ``<prefix>/sse/metrics`` with
-``fetch()`` and a stream reader (so it can send the ``Authorization`` header; no token ever goes
-in a URL): ``metrics_update`` feeds the KPI cards and charts, the feed event (``kraken_metrics``)
-the feed figures and the circuit-breaker banner. It polls ``/current`` when the stream cannot
-stay open, and refreshes ``/dashboard-data`` every few seconds either way. When the API answers
-401 it asks for a token and keeps it in ``sessionStorage``; an authorize hook that admits the
-app's own session needs no token.
+The page holds no data. It reads ``<prefix>/dashboard-data`` (who answers, the trading and feed
+panels), ``<prefix>/current``, ``<prefix>/history`` (5-second or 1-minute resolution) and
+``<prefix>/routes`` (the per-route table), then follows ``<prefix>/sse/metrics`` with ``fetch()``
+and a stream reader (so it can send the ``Authorization`` header; no token ever goes in a URL):
+``metrics_update`` feeds the KPI cards and the charts' live point, the feed event
+(``kraken_metrics``) the feed figures and the circuit-breaker banner. It polls ``/current`` when
+the stream cannot stay open (for good on a server that cannot stream), and refreshes the rest on
+its own timers. With a stats directory it shows the service-wide cards (``scope=service``).
+When the API answers 401 it asks for a token and keeps it in ``sessionStorage``; an authorize
+hook that admits the app's own session needs no token.
 
 A strict Content-Security-Policy allows exactly the inlined script and style (by hash) and
 requests to this origin only: no CDN, nothing external.
@@ -23,7 +25,7 @@ from functools import lru_cache
 from importlib.resources import files
 
 from otelmetrics.api.call import ApiResponse, Call
-from otelmetrics.settings import Settings
+from otelmetrics.settings import DEFAULT_THRESHOLDS, Settings
 
 __all__ = ["dashboard", "render"]
 
@@ -32,6 +34,8 @@ _STATIC = files("otelmetrics.api") / "static"
 # crypto-ai-bot dashboard had it);
 # ``?breaker_window=<seconds>`` on the page's URL overrides it (a demo, a test).
 BREAKER_WINDOW_MS = 60_000
+# The configured thresholds the charts draw (dashed) and the route table marks.
+DRAWN_THRESHOLDS = ("error_rate_pct", "latency_p99_ms", "memory_usage_pct", "cpu_usage_pct")
 
 
 def dashboard(call: Call) -> ApiResponse:
@@ -42,10 +46,13 @@ def dashboard(call: Call) -> ApiResponse:
 
 def render(settings: Settings) -> tuple[bytes, tuple[tuple[str, str], ...]]:
     """The page for these settings and its response headers (CSP included)."""
-    error_threshold = settings.thresholds.get("error_rate_pct", 5.0)
+    drawn = tuple(
+        (name, float(settings.thresholds.get(name, DEFAULT_THRESHOLDS[name])))
+        for name in DRAWN_THRESHOLDS
+    )
     return _render(
         settings.api_prefix.rstrip("/"),
-        float(error_threshold),
+        drawn,
         settings.sse_interval,
         settings.history_minutes,
         settings.sse_feed_event,
@@ -54,11 +61,16 @@ def render(settings: Settings) -> tuple[bytes, tuple[tuple[str, str], ...]]:
 
 @lru_cache(maxsize=8)
 def _render(
-    api: str, error_threshold: float, interval: float, history_minutes: int, feed_event: str
+    api: str,
+    thresholds: tuple[tuple[str, float], ...],
+    interval: float,
+    history_minutes: int,
+    feed_event: str,
 ) -> tuple[bytes, tuple[tuple[str, str], ...]]:
+    error_threshold = dict(thresholds)["error_rate_pct"]
     config = {
         "api": api,
-        "error_threshold": error_threshold,
+        "thresholds": dict(thresholds),
         "interval_ms": max(250, round(interval * 1000)),
         "history_minutes": history_minutes,
         "feed_event": feed_event,

@@ -12,6 +12,7 @@ Since when each operations alert has fired is the source's ``alert_since``.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
 from collections.abc import Mapping
@@ -103,9 +104,11 @@ def dashboard(source: MetricsSource) -> DashboardData:
 
 
 def identity(source: MetricsSource) -> Identity:
-    """The service, version, environment, this worker, and the workers sharing ``stats_dir``."""
+    """The service, version, environment, this worker, and the workers sharing ``stats_dir``
+    (1 for a process no pre-fork server started; None for a worker without a stats directory:
+    it cannot know its siblings)."""
     settings = source.settings
-    workers = None
+    workers = None if _a_worker() else 1
     if settings.stats_dir is not None:
         workers = source.stats.service_current()["workers"]
     return {
@@ -115,8 +118,15 @@ def identity(source: MetricsSource) -> Identity:
         "instance": source.instance_id,
         "pid": os.getpid(),
         "workers": workers,
-        "scope": "worker" if workers is None else "service",
+        "scope": "worker" if settings.stats_dir is None else "service",
     }
+
+
+def _a_worker() -> bool:
+    """Started by a pre-fork server: gunicorn (its arbiter sets SERVER_SOFTWARE, which workers
+    inherit) or a spawning supervisor such as ``uvicorn --workers``."""
+    gunicorn = os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn/")
+    return gunicorn or multiprocessing.parent_process() is not None
 
 
 def everything(source: MetricsSource) -> AllView:

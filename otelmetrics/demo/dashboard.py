@@ -1,19 +1,27 @@
 """The demo's Flask dashboard with Flask-SocketIO (the BotV2 dashboard's shape,
 port 8050 by default).
 
-Routes: ``/`` (a small page, no CDN), ``/api/portfolio``, ``/api/prices``,
-``/api/strategies/<name>`` (the business routes the scenarios disturb), the scenario
-endpoints (:mod:`otelmetrics.demo.control`), and what otelmetrics adds: ``/metrics``, the JSON
-API under ``/api/metrics`` and its live page. Socket.IO: a client may ``subscribe`` to a pair
-(its room) and receives ``price_update`` events every second; ``request_metrics`` and the 5 s
-``metrics_update`` broadcast come from :func:`otelmetrics.socketio.instrument_socketio`.
+Routes: ``/`` (the trading page, package data ``static/trading.html``: prices, portfolio,
+positions and the breaker, refreshed every 2 s; no CDN, a strict Content-Security-Policy),
+``/api/portfolio``, ``/api/prices``, ``/api/strategies/<name>`` (the business routes the
+scenarios disturb), the scenario endpoints (:mod:`otelmetrics.demo.control`), and what
+otelmetrics adds: ``/metrics``, the JSON API under ``/api/metrics`` and its live page.
+Socket.IO: a client may ``subscribe`` to a pair (its room) and receives ``price_update`` events
+every second; ``request_metrics`` and the 5 s ``metrics_update`` broadcast come from
+:func:`otelmetrics.socketio.instrument_socketio`.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import html
+import re
 import threading
 import time
 from collections.abc import Callable
+from functools import lru_cache
+from importlib.resources import files
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
@@ -26,35 +34,14 @@ from otelmetrics.demo.faults import HttpFaults
 from otelmetrics.demo.simulation import Simulation
 from otelmetrics.socketio import instrument_socketio
 
-__all__ = ["create_dashboard", "start_price_broadcast"]
+__all__ = ["create_dashboard", "start_price_broadcast", "trading_page"]
 
 STRATEGIES = {
     "momentum": {"pairs": ["BTC-USD", "ETH-USD", "SOL-USD"], "cycle_seconds": 0.5},
 }
 METRICS_BROADCAST_SECONDS = 5.0
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>otelmetrics trading demo</title>
-<style>body{font:14px system-ui,sans-serif;margin:2em;max-width:60em}
-td,th{padding:.2em .8em;text-align:right}th{text-align:left}</style></head>
-<body><h1>otelmetrics trading demo</h1>
-<p><a href="/api/metrics/dashboard">live metrics page</a> &middot;
-<a href="/metrics">Prometheus /metrics</a> &middot; JSON: <a href="/api/portfolio">portfolio</a>,
-<a href="/api/prices">prices</a></p>
-<h2>Prices</h2><table id="prices"></table>
-<h2>Portfolio</h2><pre id="portfolio">loading...</pre>
-<script>
-async function refresh() {
-  try {
-    const prices = await (await fetch("/api/prices")).json();
-    document.getElementById("prices").innerHTML = prices.quotes.map(
-      q => `<tr><th>${q.pair}</th><td>${q.bid}</td><td>${q.ask}</td></tr>`).join("");
-    const portfolio = await (await fetch("/api/portfolio")).json();
-    document.getElementById("portfolio").textContent = JSON.stringify(portfolio, null, 2);
-  } catch (e) { /* an error burst: try again next time */ }
-}
-refresh(); setInterval(refresh, 2000);
-</script></body></html>
-"""
+_PAGE = files("otelmetrics.demo") / "static" / "trading.html"
+_INLINE = re.compile(r"<(script|style)>(.*?)</\1>", re.DOTALL)
 
 
 def create_dashboard(
@@ -86,6 +73,24 @@ def start_price_broadcast(
     socketio.start_background_task(broadcast)
 
 
+@lru_cache(maxsize=4)
+def trading_page(live_path: str, metrics_path: str) -> tuple[str, str]:
+    """The ``/`` page linking to these paths, and a policy admitting only its inline code."""
+    page = _PAGE.read_text(encoding="utf-8")
+    page = page.replace("__LIVE_PATH__", html.escape(live_path))
+    page = page.replace("__METRICS_PATH__", html.escape(metrics_path))
+    hashes: dict[str, list[str]] = {"script": [], "style": []}
+    for tag, code in _INLINE.findall(page):
+        digest = base64.b64encode(hashlib.sha256(code.encode()).digest()).decode()
+        hashes[tag].append(f"'sha256-{digest}'")
+    policy = (
+        "default-src 'none'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; "
+        f"form-action 'none'; frame-ancestors 'none'; script-src {' '.join(hashes['script'])}; "
+        f"style-src {' '.join(hashes['style'])}"
+    )
+    return page, policy
+
+
 def _disturbed_by(faults: HttpFaults) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """A decorator: the view answers late, or with a 500, as the active scenarios say."""
 
@@ -110,7 +115,11 @@ def _business_routes(
 
     @app.get("/")
     def index() -> Response:
-        return Response(PAGE, content_type="text/html; charset=utf-8")
+        settings = handle.settings
+        page, policy = trading_page(settings.dashboard_path, settings.metrics_path)
+        response = Response(page, content_type="text/html; charset=utf-8")
+        response.headers["Content-Security-Policy"] = policy
+        return response
 
     @app.get("/api/portfolio")
     @disturbed

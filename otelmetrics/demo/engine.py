@@ -236,6 +236,7 @@ class StrategyEngine:
                 "side": p.side,
                 "quantity": round(p.quantity, 6),
                 "entry": round(p.entry, 4),
+                "mark": round(self.market.mid(p.symbol), 4),
                 "unrealized": round(p.pnl(self.market.mid(p.symbol)), 2),
                 "opened": round(p.opened, 3),
             }

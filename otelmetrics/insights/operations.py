@@ -40,8 +40,9 @@ __all__ = ["AllView", "DashboardData", "Identity"]
 class Identity(TypedDict):
     """Who answers: the service, this worker, and how many workers share ``stats_dir``.
 
-    ``workers`` is None without a stats directory (this worker's view is all there is);
-    ``scope`` is what ``/current?scope=`` the live page shows: ``service`` with one.
+    ``workers`` is 1 for a single process, None for a pre-fork worker without a stats directory
+    (it cannot see its siblings); ``scope`` is what ``/current?scope=`` the live page shows:
+    ``service`` with a stats directory.
     """
 
     service: str

@@ -88,7 +88,7 @@ def test_the_trading_panel_shows_the_recorded_values(page, live, artifacts):
     panel = page.locator("#trading-panel")
     expect(panel).to_be_visible(timeout=WAIT_MS)
     expected = {
-        "#trading-pnl": "12.50",
+        "#trading-pnl": "+12.50",  # signed
         "#trading-currency": "USD",
         "#trading-win-rate": "50.0",
         "#trading-wins": "1",
@@ -98,7 +98,7 @@ def test_the_trading_panel_shows_the_recorded_values(page, live, artifacts):
         "#trading-orders-failed": "1",
         "#trading-open-positions": "1",
         "#trading-reconnects": "1",
-        "#trading-trades-per-min": "42.0",
+        "#trading-trades-per-min": "42",  # the market's volume: whole trades
         "#trading-ws-status": "connected",
     }
     for selector, text in expected.items():
@@ -107,6 +107,11 @@ def test_the_trading_panel_shows_the_recorded_values(page, live, artifacts):
     p99 = float(page.locator("#trading-latency-p99").inner_text())
     assert p50 == pytest.approx(50, rel=0.02) and p99 == pytest.approx(99, rel=0.02)
     expect(page.locator("#circuit-breaker-banner")).to_be_hidden()
+    # the market feed has its own panel, per pair; the user's orders stay in theirs
+    expect(page.locator("#feed-panel")).to_be_visible()
+    expect(page.locator("#pairs-body tr")).to_have_count(1)
+    expect(page.locator("#pairs-body tr td").first).to_have_text("BTC-USD")
+    expect(panel.locator("#trading-trades-per-min")).to_have_count(0)
 
     # the SSE feed event moves the feed figures without a reload
     for _ in range(300):

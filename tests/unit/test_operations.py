@@ -311,7 +311,8 @@ def test_dashboard_and_all_hold_every_view_as_json(make):
         "service",
     }
     assert dashboard["service"]["instance"] == handle.instance_id
-    assert dashboard["service"]["workers"] is None  # no stats directory: this worker only
+    assert dashboard["service"]["workers"] == 1  # a single process, not a pre-fork worker
+    assert dashboard["service"]["scope"] == "worker"
     assert dashboard["errors"]["errors_24h"] == 1
     assert dashboard["trading"]["orders_today"]["total"] == 3
     everything = json.loads(to_json(views.everything(handle)))

@@ -1,22 +1,30 @@
-// otelmetrics live page: KPI cards and SVG charts fed by the JSON API, a trading panel and a
-// circuit-breaker banner. No dependencies.
-// Flow: GET /current, /history and /dashboard-data, then follow /sse/metrics through fetch() +
-// a stream reader (so the Authorization header can be sent); when the stream cannot stay open,
-// poll /current and try the stream again later. /dashboard-data is refreshed every few seconds
-// (P&L, orders, positions); the stream's feed event (kraken_metrics) updates the feed figures
-// and the banner at once. A 401 asks for a token, kept in sessionStorage.
+// otelmetrics live page: KPI cards, a per-route table and SVG charts with time axes, fed by the
+// JSON API; a trading panel, a market-feed panel and a circuit-breaker banner. No dependencies.
+// Flow: GET /dashboard-data (who answers, trading, feed), /current, /history and /routes, then
+// follow /sse/metrics through fetch() + a stream reader (so the Authorization header can be
+// sent); when the stream cannot stay open, poll /current (for good when the server says it
+// cannot stream: a sync worker). History (5 s or 1 min resolution), routes and
+// /dashboard-data are refreshed on their own timers. A 401 asks for a token, kept in
+// sessionStorage.
 (() => {
   "use strict";
 
   const config = JSON.parse(document.getElementById("otelmetrics-config").textContent);
   const TOKEN_KEY = "otelmetrics.api-token";
   const STREAM_RETRY_MS = 30000; // poll this long before trying the stream again
-  const HISTORY_REFRESH_MS = 60000; // history has one point per minute
-  const TRADING_REFRESH_MS = Math.max(config.interval_ms, 2000); // /dashboard-data
+  const RESOLUTIONS = {
+    "5s": { query: "?resolution=5s&minutes=15", refreshMs: 5000, spanMs: 15 * 60000 },
+    "1m": { query: "?minutes=" + Math.min(60, config.history_minutes), refreshMs: 60000,
+      spanMs: Math.min(60, config.history_minutes) * 60000 },
+  };
+  const TRADING_REFRESH_MS = Math.max(config.interval_ms, 2000); // /dashboard-data, /routes
   const $ = (id) => document.getElementById(id);
   const clock = () => Date.now(); // the banner's clock
 
-  const state = { generation: 0, history: [], live: null, controller: null, timers: [] };
+  const state = {
+    generation: 0, history: [], live: null, controller: null, timers: [],
+    resolution: "5s", scope: "worker", routes: [], sort: null,
+  };
   // trips: the last total seen; lastRise: when it last rose (clock() ms); open: breaker names
   const breaker = { trips: null, lastRise: null, open: [], timer: null,
     windowMs: breakerWindow() };
@@ -42,11 +50,85 @@
     return response.json();
   }
 
-  // -- KPI cards ---------------------------------------------------------------------------
+  const scoped = (path) => path + (state.scope === "service" ? "?scope=service" : "");
+
+  // -- formatting --------------------------------------------------------------------------
 
   function fmt(value, digits) {
-    return typeof value === "number" && Number.isFinite(value) ? value.toFixed(digits) : "–";
+    if (typeof value !== "number" || !Number.isFinite(value)) return "–";
+    return value.toLocaleString("en-US", { minimumFractionDigits: digits,
+      maximumFractionDigits: digits });
   }
+
+  // "just now", "12 s ago", "3 min ago", "2 h ago"; the full local time goes in the title.
+  function ago(ms) {
+    const seconds = Math.max(0, Math.round((clock() - ms) / 1000));
+    if (seconds < 2) return "just now";
+    if (seconds < 60) return seconds + " s ago";
+    if (seconds < 3600) return Math.floor(seconds / 60) + " min ago";
+    if (seconds < 172800) return Math.floor(seconds / 3600) + " h ago";
+    return Math.floor(seconds / 86400) + " days ago";
+  }
+
+  function setTime(node, iso, never) {
+    const ms = Date.parse(iso);
+    node.dataset.at = Number.isFinite(ms) ? String(ms) : "";
+    node.title = Number.isFinite(ms) ? new Date(ms).toLocaleString() : "";
+    if (node.tagName === "TIME") node.dateTime = Number.isFinite(ms) ? iso : "";
+    node.textContent = Number.isFinite(ms) ? ago(ms) : never;
+  }
+
+  function refreshAges() {
+    for (const node of document.querySelectorAll(".ago[data-at]")) {
+      if (node.dataset.at) node.textContent = ago(Number(node.dataset.at));
+    }
+  }
+
+  function cell(text, className) {
+    const node = document.createElement("td");
+    node.textContent = text;
+    if (className) node.className = className;
+    return node;
+  }
+
+  function fillRows(body, rows, columns, empty) {
+    if (!rows.length) {
+      const row = document.createElement("tr");
+      const only = cell(empty, "empty");
+      only.colSpan = columns;
+      row.append(only);
+      body.replaceChildren(row);
+      return;
+    }
+    body.replaceChildren(...rows);
+  }
+
+  // -- header: who answers -----------------------------------------------------------------
+
+  function showIdentity(service) {
+    if (!service) return;
+    state.scope = service.scope === "service" ? "service" : "worker";
+    $("page-title").textContent = service.service + " · live metrics";
+    document.title = service.service + " · live metrics";
+    const parts = [
+      service.version ? "version " + service.version : null,
+      service.environment,
+      "instance " + String(service.instance).slice(0, 8),
+      "pid " + service.pid,
+      workersText(service),
+    ];
+    $("identity").textContent = parts.filter(Boolean).join(" · ");
+  }
+
+  function workersText(service) {
+    if (service.workers === null) {
+      return "one of several workers: this worker's view (set OTELMETRICS_STATS_DIR for all)";
+    }
+    const count = service.workers + (service.workers === 1 ? " worker" : " workers");
+    return service.scope === "service" ? count + " (cards: all workers, charts: this one)" : count;
+  }
+
+  // -- KPI cards ---------------------------------------------------------------------------
 
   const KPIS = [
     ["kpi-request-rate", (m) => fmt(m.request_rate_rpm, 1)],
@@ -60,28 +142,34 @@
 
   function showMetrics(metrics) {
     for (const [id, format] of KPIS) $(id).textContent = format(metrics);
-    const alert = Number(metrics.error_rate_pct) > config.error_threshold;
+    const threshold = config.thresholds.error_rate_pct;
+    const alert = Number(metrics.error_rate_pct) > threshold;
     const card = $("card-error-rate");
     card.classList.toggle("alert", alert);
     card.dataset.state = alert ? "alert" : "ok";
     $("error-rate-state").textContent =
-      (alert ? "above" : "within") + " the " + config.error_threshold + " % threshold";
-    $("last-update").textContent = metrics.timestamp || "–";
+      (alert ? "above" : "within") + " the " + threshold + " % threshold";
+    setTime($("last-update"), metrics.timestamp, "–");
     state.live = metrics;
     drawCharts();
   }
 
-  // -- charts (plain SVG) ------------------------------------------------------------------
+  // -- charts (plain SVG, local-time axis) -------------------------------------------------
 
+  const T = config.thresholds;
   const CHARTS = [
-    ["request-rate", [["request_rate_rpm", "req/min", "c1"]]],
+    ["errors", [["error_rate_pct", "all errors %", "c1"], ["server_error_rate_pct", "5xx %", "c3"]],
+      [[T.error_rate_pct, "threshold " + T.error_rate_pct + " %"]]],
+    ["request-rate", [["request_rate_rpm", "req/min", "c1"]], []],
     ["latency", [["latency_p50_ms", "p50", "c1"], ["latency_p95_ms", "p95", "c2"],
-      ["latency_p99_ms", "p99", "c3"]]],
-    ["resources", [["memory_usage_pct", "memory %", "c1"], ["cpu_usage_pct", "CPU %", "c2"]]],
-    ["websockets", [["websocket_connections", "connections", "c1"]]],
+      ["latency_p99_ms", "p99", "c3"]], [[T.latency_p99_ms, "p99 " + T.latency_p99_ms + " ms"]]],
+    ["resources", [["memory_usage_pct", "memory %", "c1"], ["cpu_usage_pct", "CPU %", "c2"]],
+      [[T.memory_usage_pct, "memory"], [T.cpu_usage_pct, "CPU"]].map(
+        ([value, name]) => [value, name + " " + value + " %"])],
+    ["websockets", [["websocket_connections", "connections", "c1"]], []],
   ];
   const SVG = "http://www.w3.org/2000/svg";
-  const BOX = { left: 40, right: 392, top: 8, bottom: 148 }; // inside the 400 x 160 viewBox
+  const BOX = { left: 42, right: 392, top: 8, bottom: 136 }; // inside the 400 x 160 viewBox
 
   function svgNode(name, attributes, text) {
     const node = document.createElementNS(SVG, name);
@@ -92,42 +180,78 @@
 
   function drawCharts() {
     const points = state.live ? state.history.concat([state.live]) : state.history;
-    for (const [name, series] of CHARTS) drawChart(name, series, points);
+    for (const [name, series, thresholds] of CHARTS) drawChart(name, series, thresholds, points);
   }
 
-  function drawChart(name, series, points) {
+  function drawChart(name, series, thresholds, points) {
     const svg = $("chart-" + name);
     svg.replaceChildren();
     const times = points.map((p) => Date.parse(p.timestamp));
     const values = points.flatMap((p) => series.map(([key]) => Number(p[key]) || 0));
-    const top = niceMax(Math.max(1, ...values));
-    for (const fraction of [0, 0.5, 1]) {
-      const y = BOX.bottom - fraction * (BOX.bottom - BOX.top);
-      svg.append(svgNode("line", { class: "grid", x1: BOX.left, x2: BOX.right, y1: y, y2: y }));
-      svg.append(svgNode("text", { class: "axis", x: BOX.left - 6, y: y + 4, "text-anchor": "end" },
-        formatAxis(top * fraction)));
-    }
-    if (points.length === 0) {
-      svg.append(svgNode("text", { class: "empty", x: 216, y: 80, "text-anchor": "middle" },
-        "no data yet"));
-    }
-    // x by time when every timestamp parses, else by position
-    const byTime = times.length > 1 && times.every(Number.isFinite);
-    const first = byTime ? Math.min(...times) : 0;
-    const span = byTime ? Math.max(1, Math.max(...times) - first) : 1;
-    const width = BOX.right - BOX.left;
-    const x = (t, i) => BOX.left + width *
-      (byTime ? (t - first) / span : i / Math.max(1, points.length - 1));
+    const shown = thresholds.filter(([value]) => Number.isFinite(value));
+    const top = niceMax(Math.max(1, ...values, ...shown.map(([value]) => value * 1.1)));
     const y = (v) => BOX.bottom - (v / top) * (BOX.bottom - BOX.top);
-    for (const [key, label, colour] of series) {
+    drawGrid(svg, top, y);
+    if (points.length === 0) {
+      svg.append(svgNode("text", { class: "empty", x: 216, y: 72, "text-anchor": "middle" },
+        "no data yet"));
+      drawLegend(name, series, null);
+      return;
+    }
+    // The axis spans the chosen window and ends at the newest point (the server's clock).
+    const byTime = times.every(Number.isFinite);
+    const span = RESOLUTIONS[state.resolution].spanMs;
+    const first = byTime ? Math.max(...times) - span : 0;
+    const x = (t, i) => BOX.left + (BOX.right - BOX.left) *
+      (byTime ? Math.max(0, t - first) / span : i / Math.max(1, points.length - 1));
+    if (byTime) drawTimeAxis(svg, first, span);
+    for (const [value, label] of mergedThresholds(shown)) drawThreshold(svg, y(value), label);
+    for (const [key, , colour] of series) {
       const coords = points.map((p, i) => x(times[i], i).toFixed(1) + "," +
         y(Number(p[key]) || 0).toFixed(1));
-      if (coords.length === 1) coords.push((BOX.right).toFixed(1) + "," + coords[0].split(",")[1]);
-      if (coords.length) {
-        svg.append(svgNode("polyline", { class: "line " + colour, points: coords.join(" ") }));
-      }
+      if (coords.length === 1) coords.push(BOX.right.toFixed(1) + "," + coords[0].split(",")[1]);
+      svg.append(svgNode("polyline", { class: "line " + colour, points: coords.join(" ") }));
     }
     drawLegend(name, series, points[points.length - 1]);
+  }
+
+  function drawGrid(svg, top, y) {
+    for (const fraction of [0, 0.5, 1]) {
+      const at = y(top * fraction);
+      svg.append(svgNode("line", { class: "grid", x1: BOX.left, x2: BOX.right, y1: at, y2: at }));
+      svg.append(svgNode("text", { class: "axis", x: BOX.left - 6, y: at + 4,
+        "text-anchor": "end" }, formatAxis(top * fraction)));
+    }
+  }
+
+  // Thresholds at the same value share one line and one label ("memory, CPU 80 %").
+  function mergedThresholds(thresholds) {
+    const byValue = new Map();
+    for (const [value, label] of thresholds) {
+      byValue.set(value, (byValue.has(value) ? byValue.get(value) + ", " : "") + label);
+    }
+    return [...byValue.entries()];
+  }
+
+  // Four local-time ticks along the bottom (HH:MM), the window's start to its newest point.
+  function drawTimeAxis(svg, first, span) {
+    const format = { hour: "2-digit", minute: "2-digit" };
+    for (const fraction of [0, 1 / 3, 2 / 3, 1]) {
+      const at = BOX.left + (BOX.right - BOX.left) * fraction;
+      const anchor = fraction === 0 ? "start" : fraction === 1 ? "end" : "middle";
+      const label = new Date(first + span * fraction).toLocaleTimeString([], format);
+      svg.append(svgNode("line", { class: "grid", x1: at, x2: at, y1: BOX.bottom,
+        y2: BOX.bottom + 4 }));
+      svg.append(svgNode("text", { class: "axis time", x: at, y: BOX.bottom + 16,
+        "text-anchor": anchor }, label));
+    }
+  }
+
+  function drawThreshold(svg, at, label) {
+    svg.append(svgNode("line", { class: "threshold", x1: BOX.left, x2: BOX.right, y1: at,
+      y2: at }));
+    svg.append(svgNode("text", { class: "threshold-label", x: BOX.right - 2, y: at - 3,
+      "text-anchor": "end" }, label));
   }
 
   function drawLegend(name, series, latest) {
@@ -154,7 +278,66 @@
     return value >= 100 ? value.toFixed(0) : value.toFixed(value >= 10 ? 1 : 2);
   }
 
-  // -- trading panel and circuit-breaker banner --------------------------------------------
+  function chooseResolution(resolution) {
+    state.resolution = resolution;
+    for (const button of document.querySelectorAll("[data-resolution]")) {
+      button.setAttribute("aria-pressed", String(button.dataset.resolution === resolution));
+    }
+    loadHistory().catch(() => {});
+  }
+
+  // -- routes: what is failing -------------------------------------------------------------
+
+  const ROUTE_COLUMNS = [
+    ["requests_per_min", 1], ["error_rate_pct", 2], ["server_error_rate_pct", 2],
+    ["latency_p50_ms", 1], ["latency_p95_ms", 1], ["latency_p99_ms", 1],
+  ];
+
+  function routeName(row) {
+    if (row.overflow) return "other routes (over the limit)";
+    return row.route === null ? "(no route matched)" : row.route;
+  }
+
+  function sortedRoutes() {
+    if (!state.sort) return state.routes; // the server's order: worst first
+    const { key, direction } = state.sort;
+    const value = (row) => key === "route" ? routeName(row) : row[key];
+    return state.routes.slice().sort((a, b) =>
+      (value(a) < value(b) ? -1 : value(a) > value(b) ? 1 : 0) * direction);
+  }
+
+  function showRoutes(routes) {
+    state.routes = routes;
+    const limit = config.thresholds.error_rate_pct;
+    const rows = sortedRoutes().map((route) => {
+      const row = document.createElement("tr");
+      if (route.overflow) row.className = "overflow";
+      row.append(cell(routeName(route)));
+      for (const [key, digits] of ROUTE_COLUMNS) {
+        const bad = (key === "server_error_rate_pct" || key === "error_rate_pct") &&
+          route[key] > limit || key === "latency_p99_ms" && route[key] > T.latency_p99_ms;
+        row.append(cell(fmt(route[key], digits), "num" + (bad ? " bad" : "")));
+      }
+      return row;
+    });
+    fillRows($("routes-body"), rows, 7, "no requests in the window");
+  }
+
+  function sortBy(key) {
+    const current = state.sort && state.sort.key === key ? state.sort.direction : 0;
+    state.sort = current === -1 ? { key, direction: 1 } : { key, direction: -1 };
+    for (const th of document.querySelectorAll("#routes-table th")) {
+      th.setAttribute("aria-sort", th.dataset.key !== key ? "none"
+        : state.sort.direction === -1 ? "descending" : "ascending");
+    }
+    showRoutes(state.routes);
+  }
+
+  async function loadRoutes() {
+    showRoutes((await getJson("/routes")).routes);
+  }
+
+  // -- trading panel, feed panel and circuit-breaker banner --------------------------------
 
   // ?breaker_window=<seconds> overrides how long the banner stays after the last trip.
   function breakerWindow() {
@@ -164,10 +347,11 @@
     return valid ? seconds * 1000 : config.breaker_window_ms;
   }
 
+  const signed = (value) => (value > 0 ? "+" : "") + fmt(value, 2);
   const TRADING = [
-    ["trading-pnl", (t) => fmt(t.pnl_today, 2)],
+    ["trading-pnl", (t) => signed(t.pnl_today)],
     ["trading-currency", (t) => t.currency || ""],
-    ["trading-pnl-realized", (t) => fmt(t.pnl_realized, 2)],
+    ["trading-pnl-realized", (t) => signed(t.pnl_realized)],
     ["trading-win-rate", (t) => fmt(t.win_rate, 1)],
     ["trading-wins", (t) => fmt(t.wins, 0)],
     ["trading-losses", (t) => fmt(t.losses, 0)],
@@ -183,17 +367,36 @@
     ["trading-latency-p95", (f) => fmt(f.latency_p95_ms, 1)],
     ["trading-latency-p99", (f) => fmt(f.latency_p99_ms, 1)],
     ["trading-reconnects", (f) => fmt(f.reconnect_count, 0)],
-    ["trading-trades-per-min", (f) => fmt(f.trades_per_min, 1)],
+    ["trading-trades-per-min", (f) => fmt(f.trades_per_min, 0)],
     ["trading-ws-status", (f) => f.ws_status || "–"],
   ];
 
   function showTrading(data) {
+    showIdentity(data.service);
     const trading = data.trading || {};
     for (const [id, format] of TRADING) $(id).textContent = format(trading);
+    const pnl = $("trading-pnl");
+    pnl.classList.toggle("bad", Number(trading.pnl_today) < 0);
     const breakers = Object.entries(trading.circuit_breakers || {});
     breaker.open = breakers.filter(([, b]) => b.state !== "closed").map(([name]) => name);
+    showBreakers(breakers);
     $("trading-panel").hidden = false;
     if (data.feed) showFeed(data.feed, lastTripAge(breakers, data.feed.timestamp));
+  }
+
+  function showBreakers(breakers) {
+    fillRows($("breakers-body"), breakers.map(([name, found]) => {
+      const row = document.createElement("tr");
+      row.append(cell(name), cell(found.state.replace("_", "-"), "state-" + found.state),
+        cell(fmt(found.trips, 0), "num"));
+      const last = document.createElement("td");
+      const time = document.createElement("time");
+      time.className = "ago last-trip";
+      setTime(time, found.last_trip, "never");
+      last.append(time);
+      row.append(last);
+      return row;
+    }), 4, "none reported");
   }
 
   // How long ago (server clock) the latest trip was, or null without one.
@@ -204,6 +407,14 @@
 
   function showFeed(feed, lastTripAgeMs) {
     for (const [id, format] of FEED) $(id).textContent = format(feed);
+    const pairs = Object.entries(feed.pairs || {}).sort(([a], [b]) => (a < b ? -1 : 1));
+    fillRows($("pairs-body"), pairs.map(([pair, found]) => {
+      const row = document.createElement("tr");
+      row.append(cell(pair), cell(fmt(found.latency_p50_ms, 1), "num"),
+        cell(fmt(found.latency_p95_ms, 1), "num"), cell(fmt(found.latency_p99_ms, 1), "num"));
+      return row;
+    }), 4, "no quotes yet");
+    $("feed-panel").hidden = false;
     noteTrips(Number(feed.circuit_breaker_trips) || 0, lastTripAgeMs);
   }
 
@@ -238,11 +449,19 @@
     showTrading(await getJson("/dashboard-data"));
   }
 
-  async function scheduleTrading(generation) {
+  async function loadHistory() {
+    const resolution = state.resolution;
+    const body = await getJson("/history" + RESOLUTIONS[resolution].query);
+    if (resolution !== state.resolution) return; // switched while loading
+    state.history = body.history;
+    drawCharts();
+  }
+
+  async function every(generation, ms, load) {
     while (generation === state.generation) {
-      await sleep(TRADING_REFRESH_MS);
+      await sleep(typeof ms === "function" ? ms() : ms);
       if (generation !== state.generation) return;
-      loadTrading().catch(() => {});
+      load().catch(() => {});
     }
   }
 
@@ -256,12 +475,6 @@
 
   function sleep(ms) {
     return new Promise((resolve) => state.timers.push(setTimeout(resolve, ms)));
-  }
-
-  async function loadHistory() {
-    const body = await getJson("/history?minutes=" + config.history_minutes);
-    state.history = body.history;
-    drawCharts();
   }
 
   function handleEvent(block) {
@@ -278,7 +491,7 @@
 
   async function follow(generation) {
     state.controller = new AbortController();
-    const response = await fetch(config.api + "/sse/metrics", {
+    const response = await fetch(config.api + scoped("/sse/metrics"), {
       headers: { ...authHeaders(), Accept: "text/event-stream" },
       credentials: "same-origin",
       cache: "no-store",
@@ -306,14 +519,15 @@
   }
 
   async function poll(generation, duration) {
-    setMode("polling", "Polling every " + config.interval_ms / 1000 + " s");
+    const text = "Polling every " + config.interval_ms / 1000 + " s";
+    setMode("polling", text);
     const until = Date.now() + duration;
     while (generation === state.generation && Date.now() < until) {
       await sleep(config.interval_ms);
       if (generation !== state.generation) return;
       try {
-        showMetrics((await getJson("/current")).metrics);
-        setMode("polling", "Polling every " + config.interval_ms / 1000 + " s");
+        showMetrics((await getJson(scoped("/current"))).metrics);
+        setMode("polling", text);
       } catch (error) {
         if (error instanceof AuthRequired) throw error;
         setMode("offline", "Offline, retrying: " + error.message);
@@ -349,14 +563,16 @@
     const generation = stop();
     setMode("connecting", "Connecting…");
     try {
-      showMetrics((await getJson("/current")).metrics);
-      await loadHistory();
       await loadTrading().catch((error) => {
-        if (error instanceof AuthRequired) throw error; // else: the panel stays hidden for now
+        if (error instanceof AuthRequired) throw error; // else: the panels stay hidden for now
       });
+      showMetrics((await getJson(scoped("/current"))).metrics);
+      await loadHistory();
+      await loadRoutes();
       $("token-form").hidden = true;
-      scheduleHistory(generation);
-      scheduleTrading(generation);
+      every(generation, () => RESOLUTIONS[state.resolution].refreshMs, loadHistory);
+      every(generation, TRADING_REFRESH_MS, loadTrading);
+      every(generation, TRADING_REFRESH_MS, loadRoutes);
       await connect(generation);
     } catch (error) {
       if (generation !== state.generation) return;
@@ -364,14 +580,6 @@
       setMode("offline", "Offline, retrying: " + error.message);
       await sleep(config.interval_ms);
       if (generation === state.generation) start();
-    }
-  }
-
-  async function scheduleHistory(generation) {
-    while (generation === state.generation) {
-      await sleep(HISTORY_REFRESH_MS);
-      if (generation !== state.generation) return;
-      loadHistory().catch(() => {});
     }
   }
 
@@ -401,5 +609,13 @@
     start();
   });
 
+  for (const button of document.querySelectorAll("[data-resolution]")) {
+    button.addEventListener("click", () => chooseResolution(button.dataset.resolution));
+  }
+  for (const th of document.querySelectorAll("#routes-table th")) {
+    th.setAttribute("aria-sort", "none");
+    th.querySelector("button").addEventListener("click", () => sortBy(th.dataset.key));
+  }
+  setInterval(refreshAges, 1000);
   start();
 })();
