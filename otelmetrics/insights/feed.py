@@ -194,7 +194,8 @@ def feed_event(
     Args:
         latency: ``handle.feed_latency``.
         trading: ``handle.trading.snapshot()``.
-        venue: ``sse_feed_venue``; None sums every venue's feed (connected only when all are).
+        venue: ``sse_feed_venue``; None sums every venue's feed (connected only when all are)
+            and reports the venue by name when there is only one.
         pairs: ``feed_pairs``; None: every kept pair of the venue.
         breakers: ``breaker_names``; their trips are summed (None: every breaker's).
         now: Epoch seconds; the payload's ``timestamp`` is in milliseconds.
@@ -202,12 +203,16 @@ def feed_event(
     feeds = _feeds(trading.get("feeds", {}), venue)
     chosen = None if pairs is None else tuple(pairs)
     quantiles = latency.percentiles(venue, chosen)
+    by_venue = latency.by_pair(venue)
     per_pair = {
         pair if venue is not None else f"{feed_venue}:{pair}": stats
-        for feed_venue, kept in latency.by_pair(venue).items()
+        for feed_venue, kept in by_venue.items()
         for pair, stats in kept.items()
         if chosen is None or pair in chosen
     }
+    if venue is None:  # unset: the one venue there is, by name; several are summed (None)
+        known = set(trading.get("feeds", {})) | set(by_venue)
+        venue = next(iter(known)) if len(known) == 1 else None
     return {
         "latency_p50_ms": quantiles["latency_p50_ms"],
         "latency_p95_ms": quantiles["latency_p95_ms"],

@@ -147,7 +147,9 @@ def gauges(process: Sample | None, *, active_users: int, websockets: int) -> Gau
 def shape(now: float, view: WindowView, totals: Sequence[int], found: Gauges) -> Snapshot:
     """The snapshot at epoch ``now``: rates and percentiles (ms) from ``view``, the totals since
     start (requests, errors) and the gauges."""
-    minutes = view.seconds / 60
+    # At least a minute: right after a start or a reset, 3 requests within 4 ms are 3 per
+    # minute, not 45,000 (the rate never exceeds what a one-minute span would show).
+    minutes = max(view.seconds, 60.0) / 60 if view.requests else 0.0
     return {
         "timestamp": iso(now),
         "request_rate_rpm": round(view.requests / minutes, 2) if minutes else 0.0,
@@ -194,12 +196,16 @@ def statistics_view(
             "total_errors": errors,
             "total_error_rate_pct": pct(errors, requests),
         },
-        "configuration": {
-            "window_seconds": window_seconds,
-            "user_timeout_seconds": user_timeout_seconds,
+        "configuration": {  # integers when whole, as the BotV2 contract has them
+            "window_seconds": _whole(window_seconds),
+            "user_timeout_seconds": _whole(user_timeout_seconds),
             "max_history_minutes": history_minutes,
         },
     }
+
+
+def _whole(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else value
 
 
 def pct(part: float, whole: float) -> float:

@@ -156,6 +156,18 @@ def test_without_a_venue_the_payload_sums_every_feed(clock):
     assert payload["trades_per_min"] == 3.5
     assert payload["circuit_breaker_trips"] == 7
     assert set(payload["pairs"]) == {"kraken:BTC-USD", "binance:ETH-USD"}
+    assert payload["venue"] is None  # two venues summed: no one name
+
+
+def test_without_a_venue_the_only_venue_is_named(clock):
+    latency = FeedLatency(clock=clock)
+    latency.add("kraken", "BTC-USD", 0.010)
+    trading = {
+        "feeds": {"kraken": {"ws_status": "connected", "reconnects": 0, "trades_per_min": 1.0}},
+        "circuit_breakers": {},
+    }
+    payload = feed_event(latency, trading, venue=None, pairs=None, breakers=None, now=NOW)
+    assert payload["venue"] == "kraken"  # as the README's example shows it
 
 
 def test_a_feed_never_reported_is_unknown(clock):

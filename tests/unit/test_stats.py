@@ -2,6 +2,7 @@
 clocks)."""
 
 import faulthandler
+import json
 import os
 import signal
 import time
@@ -9,6 +10,7 @@ from dataclasses import replace
 
 import pytest
 
+from otelmetrics.core.encoding import to_json
 from otelmetrics.insights.stats import STATISTICS
 from tests.builders import make_stats
 from tests.clock import Clock
@@ -62,6 +64,24 @@ def test_current_has_the_monitor_fields_and_the_window_values(stats, clock):
     assert (current["total_requests"], current["total_errors"]) == (100, 10)
     assert current["memory_usage_mb"] > 0
     assert current["timestamp"].startswith("2027-01-15T08:")
+
+
+def test_the_first_requests_after_a_start_are_a_bounded_rate(stats, clock):
+    record(stats, clock, 3)  # within the same instant: 3 requests, not 3 per 0 s
+    assert stats.current()["request_rate_rpm"] == 3.0
+    clock.now += 0.004
+    record(stats, clock, 97)
+    assert stats.current()["request_rate_rpm"] == 100.0  # never above a one-minute span's
+
+
+def test_configuration_values_are_integers_when_whole(stats):
+    configuration = json.loads(to_json(stats.statistics()))["configuration"]
+    assert configuration == {
+        "window_seconds": 300,
+        "user_timeout_seconds": 300,
+        "max_history_minutes": 60,
+    }
+    assert all(type(value) is int for value in configuration.values())
 
 
 def test_statistics_totals_and_configuration(stats, clock):
