@@ -6,7 +6,8 @@ Usage::
     python -m tools.render --check   # exit 1 and list the files that differ (CI, tests)
 
 Generated: prometheus/rules/*.yml and their promtool tests, Grafana's alerting provisioning,
-grafana/dashboards/*.json, and the README sections between ``<!-- BEGIN GENERATED: x -->``
+grafana/dashboards/*.json, docs/runbooks.md (every alert's ``runbook_url`` links there;
+tools/rules/runbooks.py), and the README sections between ``<!-- BEGIN GENERATED: x -->``
 and ``<!-- END GENERATED: x -->``. A generated file that no source renders any more is
 stale: --check reports it and a write deletes it.
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from tools.dashboards.catalog import DASHBOARDS
 from tools.dashboards.common import to_json
-from tools.rules import grafana, readme
+from tools.rules import grafana, readme, runbooks
 from tools.rules.catalog import GROUPS
 from tools.rules.prometheus import rule_files, test_files
 
@@ -87,6 +88,7 @@ def outputs(repo: Path = REPO) -> dict[Path, str]:
     files[ALERTING / "policies.yaml"] = grafana.policies_file(repo / "prometheus/alertmanager.yml")
     for spec in DASHBOARDS:
         files[DASHBOARD_DIR / f"{spec.uid}.json"] = to_json(spec.build())
+    files[runbooks.DOC] = runbooks.document(GROUPS)
     readme_path = Path("README.md")
     files[readme_path] = replace_sections((repo / readme_path).read_text(), readme_sections())
     return files

@@ -6,11 +6,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from tools import names
+from tools.rules import runbooks
 from tools.rules.model import Alert, AlertCase, Group, Profile, Recording, Severity
 from tools.rules.profiles import DEFAULT
 from tools.rules.yamlout import dump
 
-RUNBOOK = "README.md"  # runbook_url = README.md#<alertname in lower case>
 EVALUATION_INTERVAL = "15s"  # prometheus.yml's global evaluation_interval, for promtool
 
 
@@ -19,15 +19,11 @@ def header(source: str, lines: Iterable[str] = ()) -> str:
     return "".join(f"# {line}\n" if line else "#\n" for line in text)
 
 
-def runbook_url(name: str) -> str:
-    return f"{RUNBOOK}#{name.lower()}"
-
-
 def alert_annotations(alert: Alert) -> dict[str, str]:
     return {
         "summary": alert.summary,
         "description": alert.description,
-        "runbook_url": runbook_url(alert.name),
+        "runbook_url": runbooks.url(alert.name),
     }
 
 
