@@ -104,10 +104,12 @@ DURATION_METRIC = "http_server_request_duration_seconds"
 
 
 def duration_counts(text: str) -> dict[str, float]:
-    """Requests counted by ``http.server.request.duration`` in Prometheus text, per OTel scope.
+    """Requests counted by ``http.server.request.duration`` in Prometheus text, as
+    ``{"otelmetrics": total}``.
 
-    otelmetrics' own series carry ``otel_scope_name="otelmetrics"``; any other scope recording
-    the same metric (a framework's native instrumentation) would count the requests twice.
+    /metrics carries no scope label (as Prometheus's OTLP receiver stores none), so a second
+    scope recording the same metric (a framework's native instrumentation) shows as a total
+    above the requests served; the OTLP export still tells the scopes apart.
     """
     from prometheus_client.parser import text_string_to_metric_families
 
@@ -117,6 +119,5 @@ def duration_counts(text: str) -> dict[str, float]:
             continue
         for sample in family.samples:
             if sample.name == DURATION_METRIC + "_count":
-                scope = sample.labels.get("otel_scope_name", "")
-                counts[scope] = counts.get(scope, 0.0) + sample.value
+                counts["otelmetrics"] = counts.get("otelmetrics", 0.0) + sample.value
     return counts

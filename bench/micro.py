@@ -346,6 +346,8 @@ def bench_collection(sizes: list[int], repeats: int) -> list[dict[str, Any]]:
     from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
     from prometheus_client import generate_latest
 
+    from otelmetrics.pipeline import prometheus
+
     def otlp_bytes(reader: Any) -> bytes:
         return bytes(encode_metrics(reader.get_metrics_data()).SerializeToString())
 
@@ -357,8 +359,8 @@ def bench_collection(sizes: list[int], repeats: int) -> list[dict[str, Any]]:
         ops: dict[tuple[str, str], Callable[[], Any]] = {
             ("otelmetrics", "collect -> MetricsData"): om_reader.get_metrics_data,
             ("otelmetrics", "collect + OTLP encode"): lambda r=om_reader: otlp_bytes(r),
-            ("otelmetrics", "Prometheus text (generate_latest)"): (
-                lambda h=handle: generate_latest(h.prometheus_registry)
+            ("otelmetrics", "Prometheus text (/metrics render)"): (
+                lambda h=handle: prometheus.render(h.prometheus_reader, None)[1]
             ),
             ("OTel SDK histogram", "collect -> MetricsData"): sdk_reader.get_metrics_data,
             ("OTel SDK histogram", "collect + OTLP encode"): lambda r=sdk_reader: otlp_bytes(r),

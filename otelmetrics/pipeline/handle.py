@@ -22,7 +22,6 @@ from typing import Protocol
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from prometheus_client import CollectorRegistry
 
 from otelmetrics.core.producer import LeanProducer, attach
 from otelmetrics.core.store import Layout, SeriesTable
@@ -41,7 +40,13 @@ from otelmetrics.instruments.users import ActiveUsers
 from otelmetrics.instruments.websockets import WebsocketMetrics
 from otelmetrics.pipeline import lifecycle
 from otelmetrics.pipeline.prometheus import scrape, serve
-from otelmetrics.pipeline.readers import console_reader, otlp_exporter, periodic, prometheus_reader
+from otelmetrics.pipeline.readers import (
+    ScrapeReader,
+    console_reader,
+    otlp_exporter,
+    periodic,
+    prometheus_reader,
+)
 from otelmetrics.pipeline.resource import SCOPE_NAME, VERSION, build_resource, instance_id
 from otelmetrics.settings import Settings
 
@@ -75,7 +80,7 @@ class MetricsHandle:
         snapshots: The CSV snapshot log behind ``POST /snapshot`` and the periodic snapshots.
         trading: The trading facade an engine calls.
         alert_since: Since when each operations alert has fired (``/alerts``, ``/status``).
-        prometheus_registry: The registry ``/metrics`` renders, or None without Prometheus.
+        prometheus_reader: The reader ``/metrics`` collects from, or None without Prometheus.
         resource: The resource every export carries (a forked worker gets its own).
     """
 
@@ -94,11 +99,11 @@ class MetricsHandle:
         )
         self._components: list[Component] = [self.http]
         self._producers: list[LeanProducer] = []
-        self.prometheus_registry: CollectorRegistry | None = None
+        self.prometheus_reader: ScrapeReader | None = None
         self.meter_provider = self._build_provider(extra_readers)
         self.meter = self.meter_provider.get_meter(SCOPE_NAME, VERSION)
         self._build_components(layout)
-        self.prometheus_server = serve(settings, self.prometheus_registry)
+        self.prometheus_server = serve(settings, self.prometheus_reader)
         lifecycle.track(self)
         if settings.snapshot_interval > 0 and not settings.sdk_disabled:
             self.snapshots.start()  # stopped by shutdown()
@@ -163,7 +168,7 @@ class MetricsHandle:
         self, client: str | None, authorization: str | None, accept: str | None
     ) -> tuple[int, bytes, str]:
         """(status, body, content type) of a ``/metrics`` scrape by ``client``."""
-        return scrape(self.settings, self.prometheus_registry, client, authorization, accept)
+        return scrape(self.settings, self.prometheus_reader, client, authorization, accept)
 
     def _tables(self) -> list[SeriesTable]:
         return [table for component in self._components for table in component.tables]
@@ -200,8 +205,8 @@ class MetricsHandle:
         )
         for name in self.settings.resolved_exporters:
             if name == "prometheus":
-                reader, self.prometheus_registry = prometheus_reader()
-                built.append((reader, (False, False)))
+                self.prometheus_reader = prometheus_reader()
+                built.append((self.prometheus_reader, (False, False)))
             elif name == "otlp":
                 otlp = periodic(otlp_exporter(self.settings), self.settings)
                 built.append((otlp, otlp_modes))

@@ -1,5 +1,9 @@
 """The Prometheus text endpoint: rendering, access control and the optional own-port server.
 
+A scrape collects from the handle's :class:`~otelmetrics.pipeline.readers.ScrapeReader` and
+renders with :mod:`otelmetrics.pipeline.exposition`: the names and labels Prometheus's OTLP
+receiver gives the same data, so the shipped rules and dashboards work on both paths.
+
 ``/metrics`` is secure by default: with ``OTELMETRICS_METRICS_TOKEN`` set it needs
 ``Authorization: Bearer <token>``; without a token it answers loopback clients only, unless
 ``OTELMETRICS_METRICS_PUBLIC=true`` opens it on purpose (e.g. behind a network policy).
@@ -16,9 +20,9 @@ from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import CollectorRegistry
-from prometheus_client.exposition import choose_encoder
-
+from otelmetrics.pipeline.exposition import OPENMETRICS, content_type
+from otelmetrics.pipeline.exposition import render as render_data
+from otelmetrics.pipeline.readers import ScrapeReader
 from otelmetrics.settings import Settings
 
 _logger = logging.getLogger(__name__)
@@ -53,17 +57,18 @@ def _is_loopback(client: str | None) -> bool:
     return address.is_loopback
 
 
-def render(registry: CollectorRegistry | None, accept: str | None) -> tuple[int, bytes, str]:
+def render(reader: ScrapeReader | None, accept: str | None) -> tuple[int, bytes, str]:
     """(status, body, content type) for a scrape; OpenMetrics when the scraper asks for it."""
-    if registry is None:
+    if reader is None:
         return (*NOT_ENABLED, "text/plain; charset=utf-8")
-    encode, content_type = choose_encoder(accept or "")
-    return 200, encode(registry), content_type
+    negotiated = content_type(accept)
+    body = render_data(reader.scrape(), openmetrics=negotiated == OPENMETRICS)
+    return 200, body, negotiated
 
 
 def scrape(
     settings: Settings,
-    registry: CollectorRegistry | None,
+    reader: ScrapeReader | None,
     client: str | None,
     authorization: str | None,
     accept: str | None,
@@ -71,16 +76,16 @@ def scrape(
     """Access check, then :func:`render`; what both framework adapters serve."""
     if not allowed(settings, client, authorization):
         return (*UNAUTHORIZED, "text/plain; charset=utf-8")
-    return render(registry, accept)
+    return render(reader, accept)
 
 
-def wsgi_app(settings: Settings, registry: CollectorRegistry) -> Callable[..., Iterable[bytes]]:
+def wsgi_app(settings: Settings, reader: ScrapeReader) -> Callable[..., Iterable[bytes]]:
     """A WSGI app that serves the scrape on any path (used for the own-port server)."""
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         status, body, content_type = scrape(
             settings,
-            registry,
+            reader,
             environ.get("REMOTE_ADDR"),
             environ.get("HTTP_AUTHORIZATION"),
             environ.get("HTTP_ACCEPT"),
@@ -101,19 +106,19 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
-def serve(settings: Settings, registry: CollectorRegistry | None) -> WSGIServer | None:
-    """Serve ``registry`` on OTEL_EXPORTER_PROMETHEUS_HOST:PORT in a daemon thread.
+def serve(settings: Settings, reader: ScrapeReader | None) -> WSGIServer | None:
+    """Serve ``reader``'s scrapes on OTEL_EXPORTER_PROMETHEUS_HOST:PORT in a daemon thread.
 
-    Nothing without a port or a registry. A port already in use (another worker got it first)
+    Nothing without a port or a reader. A port already in use (another worker got it first)
     is logged, never raised.
     """
-    if settings.prometheus_port is None or registry is None:
+    if settings.prometheus_port is None or reader is None:
         return None
     try:
         server = make_server(
             settings.prometheus_host,
             settings.prometheus_port,
-            wsgi_app(settings, registry),
+            wsgi_app(settings, reader),
             _ThreadingServer,
             handler_class=_QuietHandler,
         )

@@ -2,13 +2,16 @@
 
 Each takes :class:`~otelmetrics.settings.Settings` and returns an SDK ``MetricReader``. Every
 argument is passed explicitly, so the SDK's own environment lookups never override a kwarg.
+The Prometheus reader is our own pull reader (:class:`ScrapeReader`): a scrape collects now,
+and :mod:`otelmetrics.pipeline.exposition` renders what it collected.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
+from typing import Any
 
-from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from opentelemetry.sdk.metrics import (
     Counter,
     Histogram,
@@ -22,6 +25,7 @@ from opentelemetry.sdk.metrics.export import (
     ConsoleMetricExporter,
     MetricExporter,
     MetricReader,
+    MetricsData,
     PeriodicExportingMetricReader,
 )
 from opentelemetry.sdk.metrics.view import (
@@ -29,7 +33,6 @@ from opentelemetry.sdk.metrics.view import (
     ExplicitBucketHistogramAggregation,
     ExponentialBucketHistogramAggregation,
 )
-from prometheus_client import CollectorRegistry
 
 from otelmetrics.settings import Settings
 
@@ -115,7 +118,48 @@ def console_reader(settings: Settings) -> MetricReader:
     return periodic(ConsoleMetricExporter(out=sys.stdout), settings)  # today's stdout
 
 
-def prometheus_reader() -> tuple[MetricReader, CollectorRegistry]:
-    """A Prometheus reader on a private registry (each handle scrapes only its own data)."""
-    registry = CollectorRegistry(auto_describe=True)
-    return PrometheusMetricReader(registry=registry), registry
+class ScrapeReader(MetricReader):
+    """A pull reader: :meth:`scrape` collects cumulative data now and returns it.
+
+    Each handle has its own, so a scrape shows only that handle's data. Scrapes from several
+    threads take turns (one collection at a time); nothing is kept between them.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            preferred_temporality=dict.fromkeys(
+                (
+                    Counter,
+                    UpDownCounter,
+                    Histogram,
+                    ObservableCounter,
+                    ObservableUpDownCounter,
+                    ObservableGauge,
+                ),
+                _CUMULATIVE,
+            ),
+            preferred_aggregation={Histogram: ExplicitBucketHistogramAggregation()},
+        )
+        self._lock = threading.Lock()
+        self._collected: MetricsData | None = None
+
+    def scrape(self) -> MetricsData | None:
+        """Everything the provider holds now, or None before any series exists."""
+        with self._lock:
+            self._collected = None
+            self.collect()
+            collected, self._collected = self._collected, None
+        return collected
+
+    def _receive_metrics(
+        self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
+    ) -> None:
+        self._collected = metrics_data
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        pass
+
+
+def prometheus_reader() -> ScrapeReader:
+    """The reader behind ``/metrics`` and the own-port server."""
+    return ScrapeReader()

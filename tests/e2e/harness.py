@@ -560,3 +560,17 @@ def start_app(
 
     poll_until(listening, f"{app.process.name} to listen on {port}", timeout=30)
     return app
+
+
+# --- the scrape path -----------------------------------------------------------------------------
+
+# prometheus.yml's job that scrapes apps' /metrics, and its target files (targets/otelmetrics*.yml).
+APPS_JOB = "otelmetrics"
+
+
+def set_metrics_token(prometheus: Prometheus, token: str) -> None:
+    """Write the bearer token job otelmetrics sends (prometheus.yml's credentials_file,
+    ``secrets/metrics-token`` next to the config; read on every scrape)."""
+    secrets_dir = prometheus.workdir / "secrets"
+    secrets_dir.mkdir(exist_ok=True)
+    (secrets_dir / "metrics-token").write_text(token + "\n")

@@ -1,6 +1,6 @@
 """Each demo scenario fires exactly its alerts, Alertmanager delivers them, and they resolve.
 
-One pipeline for the module, with the *fast* rendering of the shipped rules (tools/rules,
+One pipeline per path, with the *fast* rendering of the shipped rules (tools/rules,
 profile ``fast``: the same expressions and thresholds, every window and ``for`` shortened,
 groups evaluated every second), the shipped prometheus.yml scraping every second, and the
 shipped alertmanager.yml with its waits shortened to seconds (routes, receivers and
@@ -9,11 +9,17 @@ its own service name, all started together; the scenarios start at the same mome
 warm-up, and a watcher records every alert Prometheus reports, per service, until every case
 has fired and resolved. The timing of each alert (``for``, windows) is proven by the promtool
 tests of the default rules, not here.
+
+Both paths run every case: ``otlp`` (the demos push OTLP through the built collector into
+Prometheus's OTLP receiver) and ``scrape`` (Prometheus scrapes each demo's /metrics directly,
+job otelmetrics with the bearer token from its credentials file; the collector runs only for
+its own metrics, which the pipeline rules watch).
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,13 +30,16 @@ import pytest
 import yaml
 
 from tests.e2e.harness import (
+    APPS_JOB,
     PROMETHEUS_DIR,
     REPO,
     Alertmanager,
     Binaries,
+    Collector,
     Prometheus,
     WebhookReceiver,
     poll_until,
+    set_metrics_token,
     start_alertmanager,
     start_collector,
     start_prometheus,
@@ -41,6 +50,7 @@ from tools.rules.profiles import FAST
 from tools.rules.prometheus import rule_files
 
 Expected = frozenset[tuple[str, str]]  # (alertname, severity)
+PATHS = ("otlp", "scrape")  # how the demos' metrics reach Prometheus
 
 
 @dataclass(frozen=True)
@@ -261,9 +271,40 @@ def _warm(prometheus: Prometheus, demos: dict[str, Demo]) -> None:
     time.sleep(8)  # the longest fast window that startup alerts could need (6 s)
 
 
-@pytest.fixture(scope="module")
-def stack(binaries: Binaries, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    workdir = tmp_path_factory.mktemp("alert-scenarios")
+def start_demos(
+    path: str, workdir: Path, collector: Collector, prometheus: Prometheus
+) -> dict[str, Demo]:
+    """One demo per case: pushing to ``collector``, or scraped by ``prometheus`` (path)."""
+    token = secrets.token_urlsafe(16)
+    push = collector if path == "otlp" else None
+    demos: dict[str, Demo] = {}
+    try:
+        for case in CASES:
+            demos[case.name] = start_demo(
+                workdir / "demos",
+                push,
+                service(case),
+                traffic=case.traffic,
+                wait=False,
+                metrics_token=token,
+            )
+        for demo in demos.values():
+            demo.wait_listening()
+    except BaseException:
+        for demo in demos.values():
+            demo.stop()
+        raise
+    if path == "scrape":
+        set_metrics_token(prometheus, token)
+        prometheus.set_targets(APPS_JOB, [demo.target for demo in demos.values()])
+    return demos
+
+
+@pytest.fixture(scope="module", params=PATHS)
+def stack(
+    request: pytest.FixtureRequest, binaries: Binaries, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    workdir = tmp_path_factory.mktemp(f"alert-scenarios-{request.param}")
     webhook = WebhookReceiver()
     fast_alertmanager_config(workdir / "alertmanager" / "alertmanager.yml")
     alertmanager = start_alertmanager(binaries, workdir / "alertmanager", webhook.url)
@@ -280,12 +321,7 @@ def stack(binaries: Binaries, tmp_path_factory: pytest.TempPathFactory) -> Itera
     thread = threading.Thread(target=watcher.run, daemon=True)
     demos: dict[str, Demo] = {}
     try:
-        for case in CASES:
-            demos[case.name] = start_demo(
-                workdir / "demos", collector, service(case), traffic=case.traffic, wait=False
-            )
-        for demo in demos.values():
-            demo.wait_listening()
+        demos = start_demos(request.param, workdir, collector, prometheus)
         thread.start()
         _warm(prometheus, demos)
         started = time.time()

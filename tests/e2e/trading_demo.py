@@ -1,8 +1,9 @@
-"""The trading demo (``python -m otelmetrics demo``) as an e2e process exporting to a collector.
+"""The trading demo (``python -m otelmetrics demo``) as an e2e process, pushing or scraped.
 
-Each demo gets its own service name, its own free ports and random API tokens, exports OTLP
-every second, and starts scenarios through its admin endpoint
-(``POST /api/demo/scenarios/{name}?duration=SECONDS``).
+Each demo gets its own service name, its own free ports and random API tokens, and starts
+scenarios through its admin endpoint (``POST /api/demo/scenarios/{name}?duration=SECONDS``).
+Given a collector, it pushes OTLP to it every second; without one it exports nothing itself and
+waits to be scraped at :attr:`Demo.target` ``/metrics`` with the bearer token ``metrics_token``.
 """
 
 from __future__ import annotations
@@ -27,10 +28,16 @@ class Demo:
     api_port: int
     read_token: str
     admin_token: str
+    metrics_token: str | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.dashboard_port}"
+
+    @property
+    def target(self) -> str:
+        """host:port of its /metrics, as a Prometheus target."""
+        return f"127.0.0.1:{self.dashboard_port}"
 
     def request(self, method: str, path: str, token: str | None) -> tuple[int, bytes]:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -71,28 +78,30 @@ class Demo:
 
 def start_demo(
     workdir: Path,
-    collector: Collector,
+    collector: Collector | None,
     service_name: str,
     *,
     seed: int = 6,
     traffic: bool = True,
     wait: bool = True,
+    metrics_token: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> Demo:
     """The demo (with its load generator unless ``traffic`` is off), pushing OTLP to
-    ``collector`` every second; ``wait`` for it to listen, or call :meth:`Demo.wait_listening`.
+    ``collector`` every second, or with ``collector=None`` serving only /metrics (for
+    ``metrics_token``); ``env`` overrides; ``wait`` for it to listen, or call
+    :meth:`Demo.wait_listening`.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     dashboard_port, api_port = free_port(), free_port()
     read_token, admin_token = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
     env = {
+        **_export_env(collector, metrics_token),
         "PYTHONPATH": str(REPO),
         "OTEL_SERVICE_NAME": service_name,
-        "OTEL_EXPORTER_OTLP_ENDPOINT": collector.http_endpoint,
-        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-        "OTEL_METRIC_EXPORT_INTERVAL": "1000",
-        "OTEL_EXPORTER_OTLP_TIMEOUT": "2000",
         "OTELMETRICS_API_TOKEN": read_token,
         "OTELMETRICS_API_ADMIN_TOKEN": admin_token,
+        **(env or {}),
     }
     argv = [sys.executable, "-m", "otelmetrics", "demo", "--seed", str(seed)]
     argv += ["--flask-port", str(dashboard_port), "--api-port", str(api_port)]
@@ -111,8 +120,23 @@ def start_demo(
         api_port=api_port,
         read_token=read_token,
         admin_token=admin_token,
+        metrics_token=metrics_token,
     )
     demo.process.start()
     if wait:
         demo.wait_listening()
     return demo
+
+
+def _export_env(collector: Collector | None, metrics_token: str | None) -> dict[str, str]:
+    if collector is None:  # scraped: /metrics only, for the token's bearer
+        return {
+            "OTEL_METRICS_EXPORTER": "prometheus",
+            "OTELMETRICS_METRICS_TOKEN": metrics_token or "",
+        }
+    return {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": collector.http_endpoint,
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+        "OTEL_METRIC_EXPORT_INTERVAL": "1000",
+        "OTEL_EXPORTER_OTLP_TIMEOUT": "2000",
+    }

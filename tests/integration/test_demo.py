@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from flask import Flask
-from opentelemetry.exporter.prometheus._mapping import map_unit, sanitize_full_name
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
@@ -33,6 +32,7 @@ from otelmetrics.demo.options import DemoOptions, ScheduledScenario
 from otelmetrics.demo.scenarios import SCENARIOS, Scenarios, UnknownScenario
 from otelmetrics.demo.simulation import BREAKER_NAME, Driver, Simulation
 from otelmetrics.demo.trading_api import create_api
+from otelmetrics.pipeline.naming import metric_name
 from otelmetrics.settings import Settings
 from otelmetrics.socketio import uninstrument_socketio
 from tests.integration.processes import PYTHON, ROOT, kill_with_tracebacks, start
@@ -443,6 +443,9 @@ def test_bad_cli_flags_exit_with_a_message(argv, capsys):
 # -- the real process ------------------------------------------------------------------------
 
 
+README = (ROOT / "README.md").read_text()
+
+
 def documented_metrics() -> list[tuple[str, str, str]]:
     """(name, kind, unit) of each metric in every README table with name, kind, unit columns.
 
@@ -469,15 +472,12 @@ def documented_metrics() -> list[tuple[str, str, str]]:
 
 
 def prometheus_sample(name: str, kind: str, unit: str) -> str:
-    """The sample name the OTel Prometheus exporter renders (its own name and unit mapping)."""
-    base, suffix = sanitize_full_name(name), map_unit(unit)
-    if suffix and not base.endswith(f"_{suffix}"):
-        base += f"_{suffix}"
+    """The sample name /metrics renders for a README row (the OTLP receiver's naming)."""
     if "histogram" in kind:
-        return base + "_count"
-    if "counter" in kind and "up-down" not in kind:
-        return base + "_total"
-    return base
+        return metric_name(name, unit, "histogram") + "_count"
+    if "up-down" in kind:
+        return metric_name(name, unit, "updowncounter")
+    return metric_name(name, unit, "counter" if "counter" in kind else "gauge")
 
 
 def test_documented_metrics_are_parsed_from_the_readme():
@@ -492,6 +492,25 @@ def test_documented_metrics_are_parsed_from_the_readme():
     assert prometheus_sample("trading.trade.pnl", "histogram", "{USD}") == (
         "trading_trade_pnl_count"
     )
+    assert prometheus_sample("process.cpu.utilization", "gauge", "1") == (
+        "process_cpu_utilization_ratio"
+    )
+    assert prometheus_sample("system.memory.usage", "up-down counter", "By") == (
+        "system_memory_usage_bytes"
+    )
+
+
+def test_the_readme_prometheus_column_is_what_metrics_renders():
+    """Each table row's Prometheus name (``_*`` for a histogram's series) is the rendered one."""
+    kinds = {name: (kind, unit) for name, kind, unit in documented_metrics()}
+    shown = {}
+    for table in re.findall(r"^\| name \|.*\| Prometheus \|.*\n(?:\|.*\n)+", README, re.M):
+        row = r"^\| `([a-z_.]+)`[^|]*\|(?:[^|]*\|){3} `([^`]+)`"
+        for name, prometheus in re.findall(row, table, re.M):
+            shown[name] = prometheus.replace("_*", "_count")
+    assert len(shown) > 25, shown
+    rendered = {name: prometheus_sample(name, *kinds[name]) for name in shown}
+    assert shown == rendered
 
 
 class DemoProcess:

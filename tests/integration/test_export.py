@@ -95,7 +95,7 @@ def test_exponential_histograms_over_otlp_explicit_for_prometheus(http_receiver)
     handle.meter_provider.force_flush()
     from otelmetrics.pipeline import prometheus
 
-    _, body, _ = prometheus.render(handle.prometheus_registry, None)
+    _, body, _ = prometheus.render(handle.prometheus_reader, None)
     handle.shutdown()
     [(_, point, _)] = http_receiver.received.points(DURATION)[-1:]
     assert point.count == 10 and point.scale <= 20

@@ -1,8 +1,9 @@
 """A Flask app's /metrics shows every trading series under its Prometheus name.
 
-The names below are what the OTel Prometheus exporter rendered in this scrape (dots become
-underscores, counters get ``_total``, unit ``s`` adds ``_seconds``, ``{...}`` and ``1`` add
-nothing); the alerting rules and dashboards use them.
+The names below are what Prometheus's OTLP receiver stores for the same data, and so what
+/metrics renders (dots become underscores, counters get ``_total``, unit ``s`` adds
+``_seconds``, a gauge of unit ``1`` gets ``_ratio``, ``{...}`` adds nothing); the alerting
+rules and dashboards use them.
 """
 
 from flask import Flask
@@ -10,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import otelmetrics
 
-# Prometheus sample name -> labels one of its samples carries (the otel_scope_* labels aside).
+# Prometheus sample name -> labels one of its samples carries (service_name etc. aside).
 EXPECTED = {
     "trading_orders_total": {
         "trading_symbol": "BTC-USD",
@@ -34,7 +35,7 @@ EXPECTED = {
     "trading_pnl_unrealized": {"trading_symbol": "BTC-USD"},
     "trading_exposure": {"trading_symbol": "BTC-USD"},
     "trading_positions_open": {"trading_symbol": "BTC-USD"},
-    "trading_win_rate": {},
+    "trading_win_rate_ratio": {},
     "circuit_breaker_state": {"circuit_breaker_name": "kraken-orders"},
     "circuit_breaker_trips_total": {"circuit_breaker_name": "kraken-orders"},
     "exchange_feed_latency_seconds_bucket": {
@@ -116,7 +117,7 @@ def test_trading_values_in_prometheus(metrics):
     assert value(samples, "trading_trade_pnl_sum", trading_outcome="loss") == -4.0
     assert value(samples, "trading_trade_pnl_count", trading_outcome="win") == 1
     assert value(samples, "trading_pnl_realized") == 8.5
-    assert value(samples, "trading_win_rate") == 0.5
+    assert value(samples, "trading_win_rate_ratio") == 0.5
     assert value(samples, "trading_positions_open", trading_symbol="BTC-USD") == 0
     assert value(samples, "circuit_breaker_state", circuit_breaker_name="kraken-orders") == 1
     assert value(samples, "circuit_breaker_trips_total") == 1

@@ -142,7 +142,7 @@ def test_mounted_routes_are_templates_with_their_prefix(metrics, client):
 
 def test_prometheus_names(metrics, client):
     def active(body: str) -> list[str]:
-        pattern = r'^websocket_server_active_connections\{.*websocket_route="([^"]+)"\} (\S+)$'
+        pattern = r'^websocket_server_active_connections\{.*websocket_route="([^"]+)"[^}]*\} (\S+)$'
         return [":".join(found) for found in re.findall(pattern, body, re.M)]
 
     with client.websocket_connect("/ws/prices/BTC-USD") as ws:

@@ -184,6 +184,30 @@ def test_alertmanager_reads_the_webhook_url_from_the_compose_secret() -> None:
     assert {f"{service['working_dir']}/{f}" for f in url_files} == {secret["target"]}
 
 
+def test_prometheus_reads_the_apps_metrics_token_from_a_compose_secret() -> None:
+    service = SERVICES["prometheus"]
+    config = next(a.split("=", 1)[1] for a in service["command"] if a.startswith("--config.file="))
+    [job] = [
+        j
+        for j in load_yaml("prometheus/prometheus.yml")["scrape_configs"]
+        if j["job_name"] == "otelmetrics"
+    ]
+    # credentials_file is relative to the config file's directory.
+    wanted = f"{config.rsplit('/', 1)[0]}/{job['authorization']['credentials_file']}"
+    [secret] = service["secrets"]
+    assert secret["target"] == wanted
+    assert COMPOSE["secrets"][secret["source"]] == {"environment": "OTELMETRICS_METRICS_TOKEN"}
+    targets = job["file_sd_configs"][0]["files"][0]
+    assert bind_mounts("prometheus")[f"{config.rsplit('/', 1)[0]}/targets"] == "prometheus/targets"
+    assert targets.startswith("targets/")
+
+
+def test_secrets_from_the_environment_are_pinned_in_dotenv() -> None:
+    """Compose refuses to start when a secret's variable is unset; .env holds a placeholder."""
+    variables = {s["environment"] for s in COMPOSE["secrets"].values() if "environment" in s}
+    assert variables and not variables - set(dotenv()), variables - set(dotenv())
+
+
 def test_grafana_gets_the_provisioning_directory() -> None:
     assert bind_mounts("grafana")["/etc/grafana/provisioning"] == "grafana/provisioning"
 

@@ -20,9 +20,29 @@ def run(*argv: str | Path, cwd: Path = PROMETHEUS_DIR) -> str:
     return result.stdout + result.stderr
 
 
-def test_promtool_accepts_prometheus_yml(binaries: Binaries) -> None:
-    output = run(binaries.promtool, "check", "config", "prometheus.yml")
+def test_promtool_accepts_prometheus_yml(binaries: Binaries, tmp_path: Path) -> None:
+    """promtool needs the token file the otelmetrics job reads; it is a secret, never in the
+    repository, so the check runs next to symlinks of the very files, with a stand-in token."""
+    for name in ("prometheus.yml", "rules", "targets"):
+        (tmp_path / name).symlink_to(PROMETHEUS_DIR / name)
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "metrics-token").write_text("stand-in\n")
+    output = run(binaries.promtool, "check", "config", "prometheus.yml", cwd=tmp_path)
     assert "SUCCESS" in output and "WARNING" not in output, output
+
+
+def test_the_apps_are_scraped_with_the_token_from_a_file() -> None:
+    [job] = [
+        j
+        for j in load_yaml("prometheus/prometheus.yml")["scrape_configs"]
+        if j["job_name"] == "otelmetrics"
+    ]
+    assert job["authorization"] == {"type": "Bearer", "credentials_file": "secrets/metrics-token"}
+    assert "credentials" not in job["authorization"] and "bearer_token" not in job
+    [sd] = job["file_sd_configs"]
+    assert sd["files"] == ["targets/otelmetrics*.yml"]
+    assert load_yaml("prometheus/targets/otelmetrics.yml") == []
+    assert not (PROMETHEUS_DIR / "secrets").exists(), "the token never lives in the repository"
 
 
 def test_promtool_checks_and_unit_tests_the_rules(binaries: Binaries) -> None:
@@ -48,8 +68,8 @@ def test_prometheus_yml_promotes_the_service_identity() -> None:
     assert {"service.name", "service.instance.id", "deployment.environment.name"} <= promoted
     assert config["otlp"]["translation_strategy"] == "UnderscoreEscapingWithSuffixes"
     assert config["storage"]["tsdb"]["out_of_order_time_window"]
-    [job] = config["scrape_configs"]
-    assert job["job_name"] == "otel-collector"
+    jobs = [job["job_name"] for job in config["scrape_configs"]]
+    assert jobs == ["otelmetrics", "otel-collector"]
 
 
 def test_amtool_accepts_alertmanager_yml(binaries: Binaries) -> None:

@@ -8,7 +8,9 @@ type then go through the mapping Prometheus's OTLP receiver applies with
 ``translation_strategy: UnderscoreEscapingWithSuffixes`` (prometheus/prometheus.yml), and its
 attribute keys become label names. A renamed instrument, a changed unit or a changed kind (a
 gauge that becomes an up-down counter loses ``_ratio``) changes the derived name, and a name in
-tools/names.py that no instrument derives any more fails here.
+tools/names.py that no instrument derives any more fails here. The same collected data rendered
+by /metrics (otelmetrics/pipeline/exposition.py) must show exactly these names and labels: the
+derivation here is written from the receiver's rules independently of the package's.
 """
 
 from __future__ import annotations
@@ -27,11 +29,14 @@ from opentelemetry.sdk.metrics.export import (
     Histogram,
     InMemoryMetricReader,
     Metric,
+    MetricsData,
     Sum,
 )
+from prometheus_client.parser import text_string_to_metric_families
 
 import otelmetrics
 from otelmetrics.flask import OtelMetrics
+from otelmetrics.pipeline.exposition import render
 from tools import names
 
 REPO = Path(__file__).resolve().parents[2]
@@ -119,6 +124,7 @@ class Exported:
 
     series: frozenset[str]
     labels: frozenset[str]
+    data: MetricsData
 
 
 def _sanitize(name: str) -> str:
@@ -209,10 +215,10 @@ def record_trading(handle: otelmetrics.MetricsHandle) -> None:
     trading.broker_failure("mt5")
 
 
-def collected(reader: InMemoryMetricReader) -> list[Metric]:
+def collected(reader: InMemoryMetricReader) -> MetricsData:
     data = reader.get_metrics_data()
     assert data is not None, "the reader collected nothing"
-    return [m for group in data.resource_metrics for s in group.scope_metrics for m in s.metrics]
+    return data
 
 
 @pytest.fixture(scope="module")
@@ -229,15 +235,17 @@ def exported() -> Exported:
         record_http(handle)
         record_websockets(handle)
         record_trading(handle)
-        metrics = collected(reader)
+        data = collected(reader)
     finally:
         handle.shutdown()
+    metrics = _metrics(data)
     return Exported(
         series=frozenset(name for metric in metrics for name in series_names(metric)),
         labels=frozenset(
             {_sanitize(key) for m in metrics for p in m.data.data_points for key in p.attributes}
             | promoted_labels()
         ),
+        data=data,
     )
 
 
@@ -267,6 +275,29 @@ def test_every_series_the_rules_may_not_write_is_derived_too(exported: Exported)
 
 def test_the_exclusions_name_real_constants() -> None:
     assert not set(NOT_OURS) - set(DECLARED), "NOT_OURS names constants tools/names.py lacks"
+
+
+def test_metrics_renders_exactly_the_derived_names_and_labels(exported: Exported) -> None:
+    """/metrics of the same data: every family and sample name is a derived one, every series
+    has the derived labels, and each carries the promoted service labels as the receiver adds
+    them."""
+    families = list(text_string_to_metric_families(render(exported.data).decode()))
+    samples = [s for f in families if f.name != names.TARGET_INFO for s in f.samples]
+    derived = set()
+    for metric in _metrics(exported.data):
+        name = prometheus_name(metric)
+        histogram = isinstance(metric.data, Histogram)
+        derived |= {name + suffix for suffix in HISTOGRAM_SERIES} if histogram else {name}
+    assert {s.name for s in samples} == derived
+    label_names = {label for s in samples for label in s.labels} - {names.LE}
+    assert label_names <= exported.labels, label_names - exported.labels
+    for sample in samples:
+        assert sample.labels[names.SERVICE_NAME] == "metric-names", sample
+        assert sample.labels[names.INSTANCE_ID], sample
+
+
+def _metrics(data: MetricsData) -> list[Metric]:
+    return [m for group in data.resource_metrics for s in group.scope_metrics for m in s.metrics]
 
 
 CUMULATIVE = AggregationTemporality.CUMULATIVE
