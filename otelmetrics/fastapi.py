@@ -41,7 +41,7 @@ from otelmetrics.api import starlette_routes as starlette_api
 from otelmetrics.api.auth import Authorize
 from otelmetrics.api.service import MetricsApi
 from otelmetrics.instruments.user_ids import UserIdExtractor
-from otelmetrics.pipeline import MetricsHandle, default_handle, tracing
+from otelmetrics.pipeline import MetricsHandle, default_handle, tracing, wanted_by_an_app
 from otelmetrics.settings import Settings
 
 __all__ = ["OtelMetricsMiddleware", "instrument_app", "uninstrument_app"]
@@ -74,6 +74,8 @@ def instrument_app(
         _logger.warning("otelmetrics: this ASGI app is already instrumented")
         return
     settings = handle.settings if handle else Settings.from_env()
+    if handle is None:
+        wanted_by_an_app()  # a pre-fork worker configures now, not on its first request
     if settings.sdk_disabled:
         return
     middleware = native_before = None

@@ -39,7 +39,7 @@ from otelmetrics.api import flask_routes as flask_api
 from otelmetrics.api.auth import Authorize
 from otelmetrics.api.service import MetricsApi
 from otelmetrics.instruments.user_ids import UserIdExtractor
-from otelmetrics.pipeline import MetricsHandle, default_handle, tracing
+from otelmetrics.pipeline import MetricsHandle, default_handle, tracing, wanted_by_an_app
 from otelmetrics.settings import Settings
 
 __all__ = ["OtelMetrics"]
@@ -117,6 +117,8 @@ class _AppState:
         self.user_id = user_id
         self.record = not tracing.auto_instrumented(app)
         self.middleware = WsgiMiddleware(app.wsgi_app, self.resolve, user_id)
+        if handle is None:
+            wanted_by_an_app()  # a pre-fork worker configures now, not on its first request
 
     def resolve(self) -> MetricsHandle:
         if self.handle is None:

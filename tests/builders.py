@@ -1,7 +1,7 @@
 """Components built from a handle's parts, as the pipeline builds them (tests inject clocks)."""
 
 from otelmetrics.insights.stats import Stats
-from otelmetrics.pipeline.handle import stats_options
+from otelmetrics.pipeline.options import stats_options
 
 
 def make_stats(handle, **kwargs):

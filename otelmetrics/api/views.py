@@ -12,13 +12,13 @@ Since when each operations alert has fired is the source's ``alert_since``.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
 from collections.abc import Mapping
 from typing import Any
 
 from otelmetrics.api.source import MetricsSource
+from otelmetrics.core.forks import pre_fork_master
 from otelmetrics.insights.alerts import Alert, OpsFacts, evaluate
 from otelmetrics.insights.event_views import errors_view, security_view
 from otelmetrics.insights.feed import feed_event
@@ -123,10 +123,8 @@ def identity(source: MetricsSource) -> Identity:
 
 
 def _a_worker() -> bool:
-    """Started by a pre-fork server: gunicorn (its arbiter sets SERVER_SOFTWARE, which workers
-    inherit) or a spawning supervisor such as ``uvicorn --workers``."""
-    gunicorn = os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn/")
-    return gunicorn or multiprocessing.parent_process() is not None
+    """Started by a pre-fork server (gunicorn, ``uvicorn --workers``)."""
+    return pre_fork_master() is not None
 
 
 def everything(source: MetricsSource) -> AllView:

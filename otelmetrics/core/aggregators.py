@@ -212,3 +212,51 @@ class Total:
 
     def snapshot(self) -> float:
         return self.value
+
+
+class SharedExplicitBuckets(ExplicitBuckets):
+    """Explicit buckets whose counts, sum and count live in shared memory (a worker's arena:
+    ``len(bounds) + 3`` float64 values); min, max and exemplars stay in the process."""
+
+    __slots__ = ("values", "_sum_at")
+
+    def __init__(self, bounds: Sequence[float], values: memoryview[float]) -> None:
+        super().__init__(bounds)
+        self.values = values
+        self._sum_at = len(bounds) + 1
+
+    def add(self, value: float) -> None:
+        values = self.values
+        values[bisect_left(self.bounds, value)] += 1
+        at = self._sum_at
+        values[at] += value
+        values[at + 1] += 1
+        if value < self.min:
+            self.min = value
+        if value > self.max:
+            self.max = value
+
+    def snapshot(self) -> ExplicitSnapshot:
+        values = self.values.tolist()
+        at = self._sum_at
+        exemplars = tuple(self.exemplars.values()) if self.exemplars else ()
+        counts = tuple(int(n) for n in values[:at])
+        return ExplicitSnapshot(
+            self.bounds, counts, values[at], int(values[at + 1]), self.min, self.max, exemplars
+        )
+
+
+class SharedTotal(Total):
+    """A running sum in shared memory (one float64 of a worker's arena)."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: memoryview[float]) -> None:
+        super().__init__()
+        self.values = values
+
+    def add(self, value: float) -> None:
+        self.values[0] += value
+
+    def snapshot(self) -> float:
+        return float(self.values[0])

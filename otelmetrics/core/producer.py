@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from time import time_ns
-from typing import Any
+from typing import Any, Protocol
 
 from opentelemetry.sdk.metrics import Exemplar
 from opentelemetry.sdk.metrics.export import (
@@ -34,7 +34,17 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from otelmetrics.core.aggregators import ExplicitSnapshot, ExpSnapshot
-from otelmetrics.core.store import InstrumentSpec, SeriesTable
+from otelmetrics.core.store import InstrumentSpec
+
+
+class Table(Protocol):
+    """What a producer reads: a :class:`SeriesTable`, or several workers' summed
+    (:class:`otelmetrics.core.merge.MergedTable`)."""
+
+    specs: tuple[InstrumentSpec, ...]
+
+    def snapshot(self) -> list[tuple[dict[str, Any], tuple[Any, ...]]]: ...
+
 
 CUMULATIVE = AggregationTemporality.CUMULATIVE
 DELTA = AggregationTemporality.DELTA
@@ -45,7 +55,7 @@ class LeanProducer:
 
     def __init__(
         self,
-        tables: Callable[[], Sequence[SeriesTable]],
+        tables: Callable[[], Sequence[Table]],
         *,
         scope: InstrumentationScope,
         start_ns: int,
@@ -69,7 +79,7 @@ class LeanProducer:
         ]
         return ScopeMetrics(self._scope, metrics, "") if metrics else None
 
-    def _table_metrics(self, table: SeriesTable, now: int) -> list[Metric]:
+    def _table_metrics(self, table: Table, now: int) -> list[Metric]:
         rows = table.snapshot()
         return [
             Metric(spec.name, spec.description, spec.unit, self._data(spec, i, rows, now))

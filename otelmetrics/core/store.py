@@ -11,13 +11,22 @@ overflow series marked ``otel.metric.overflow=true`` and one warning is logged.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from otelmetrics.core.aggregators import DualBuckets, ExplicitBuckets, ExponentialBuckets, Total
+from otelmetrics.core import shared
+from otelmetrics.core.aggregators import (
+    DualBuckets,
+    ExplicitBuckets,
+    ExponentialBuckets,
+    SharedExplicitBuckets,
+    SharedTotal,
+    Total,
+)
 from otelmetrics.core.once import LogOnce
 
 _logger = logging.getLogger(__name__)
@@ -63,6 +72,7 @@ class SeriesTable:
         self.lock = lock or threading.Lock()
         self.series: dict[Key, tuple[Aggregator, ...]] = {}
         self._attributes: dict[Key, dict[str, Any]] = {}
+        self._layout = layout
         self._factories = tuple(_factory(spec, layout) for spec in self.specs)
         self._log_once = LogOnce(_logger, later=None)
 
@@ -102,10 +112,34 @@ class SeriesTable:
         }
 
     def _create(self, key: Key, attributes: dict[str, Any]) -> tuple[Aggregator, ...]:
-        aggs = tuple(make() for make in self._factories)
+        arena = shared.current()
+        if arena is None:
+            aggs = tuple(make() for make in self._factories)
+        else:
+            aggs = tuple(self._in_arena(arena, i, attributes) for i in range(len(self.specs)))
         self._attributes[key] = attributes
         self.series[key] = aggs
         return aggs
+
+    def _in_arena(self, arena: shared.Arena, i: int, attributes: dict[str, Any]) -> Aggregator:
+        """The aggregator of spec ``i`` with its sums in ``arena`` (exponential buckets, which
+        only OTLP exports per worker, stay in the process; so does all of it when full)."""
+        spec = self.specs[i]
+        if spec.kind == "histogram" and self._layout == "exponential":
+            return self._factories[i]()
+        try:
+            values = arena_values(arena, spec, attributes)
+        except shared.ArenaFull:
+            self._log_once("full", "%s is full; new series stay in this worker", arena.path)
+            return self._factories[i]()
+        if spec.kind != "histogram":
+            return SharedTotal(values)
+        explicit = SharedExplicitBuckets(spec.bounds, values)
+        if self._layout == "explicit":
+            return explicit
+        dual = DualBuckets(spec.bounds)
+        dual.explicit = explicit
+        return dual
 
     def _overflow(self, key: Key) -> tuple[Aggregator, ...]:
         self._log_once(
@@ -121,6 +155,19 @@ class SeriesTable:
         if found is None:
             found = self._create(_OVERFLOW_KEY, dict(OVERFLOW_ATTRIBUTES))
         return found
+
+
+def arena_values(
+    arena: shared.Arena, spec: InstrumentSpec, attributes: dict[str, Any]
+) -> memoryview[float]:
+    """Room in ``arena`` for one series of ``spec``: the instrument is declared once (``S``),
+    then the series (``V``): ``len(bounds) + 3`` values for a histogram, 1 for a sum."""
+    if spec.name not in arena.declared:
+        declaration = ["S", spec.name, spec.kind, spec.unit, spec.description, list(spec.bounds)]
+        arena.allocate(json.dumps(declaration), 0)
+        arena.declared.add(spec.name)
+    count = len(spec.bounds) + 3 if spec.kind == "histogram" else 1
+    return arena.allocate(json.dumps(["V", spec.name, list(attributes.items())]), count)
 
 
 def _factory(spec: InstrumentSpec, layout: Layout) -> Callable[[], Aggregator]:

@@ -4,8 +4,20 @@ The public faces (``otelmetrics``, ``otelmetrics.flask``, ``otelmetrics.fastapi`
 from here; nothing below the pipeline does.
 """
 
-from otelmetrics.pipeline.default import configure, default_handle, observable_gauge
+from otelmetrics.pipeline.default import (
+    configure,
+    default_handle,
+    observable_gauge,
+    wanted_by_an_app,
+)
 from otelmetrics.pipeline.handle import MetricsHandle
 from otelmetrics.pipeline.resource import VERSION
 
-__all__ = ["VERSION", "MetricsHandle", "configure", "default_handle", "observable_gauge"]
+__all__ = [
+    "VERSION",
+    "MetricsHandle",
+    "configure",
+    "default_handle",
+    "observable_gauge",
+    "wanted_by_an_app",
+]

@@ -8,12 +8,14 @@ every handle configured later (the proxy for calls made before setup)::
     handle = otelmetrics.configure(service_name="orders-api")                 # registers it
 
 ``instrument(app)`` without ``configure()`` configures from the environment on first use, in the
-process that serves requests (after a gunicorn fork), via :func:`default_handle`.
+process that serves requests (after a gunicorn fork), via :func:`default_handle`; in a pre-fork
+server's worker, as the worker starts (:func:`wanted_by_an_app`).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,13 +25,14 @@ from opentelemetry import metrics
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader
 
+from otelmetrics.core.forks import pre_fork_master
 from otelmetrics.instruments import gauges
 from otelmetrics.pipeline.handle import MetricsHandle
 from otelmetrics.pipeline.resource import SCOPE_NAME
 from otelmetrics.pipeline.tracing import configure as configure_tracing
 from otelmetrics.settings import Settings
 
-__all__ = ["configure", "default_handle", "observable_gauge"]
+__all__ = ["configure", "default_handle", "observable_gauge", "wanted_by_an_app"]
 
 _logger = logging.getLogger(__name__)
 
@@ -102,6 +105,30 @@ def default_handle() -> MetricsHandle:
             configure()
         assert _default is not None
         return _default
+
+
+def wanted_by_an_app() -> None:
+    """An app was instrumented without a handle: under a pre-fork server each worker
+    configures the default handle as it starts, not on its first request, so a worker that
+    serves nothing still reports its gauges (with ``--preload``, right after the fork)."""
+    global _wanted
+    _wanted = True
+    if pre_fork_master() is not None:
+        default_handle()
+
+
+_wanted = False
+
+
+def _configure_in_a_new_worker() -> None:
+    if _wanted and pre_fork_master() is not None:
+        try:
+            default_handle()
+        except Exception:  # a bad setting fails the first request loudly instead
+            _logger.exception("otelmetrics: configuring this worker failed")
+
+
+os.register_at_fork(after_in_child=_configure_in_a_new_worker)
 
 
 def observable_gauge(

@@ -30,15 +30,17 @@ from otelmetrics.insights.alerts import AlertSince
 from otelmetrics.insights.feed import FeedLatency
 from otelmetrics.insights.snapshot_row import current_row
 from otelmetrics.insights.snapshots import SnapshotLog
-from otelmetrics.insights.stats import Stats, StatsOptions
+from otelmetrics.insights.stats import Stats
 from otelmetrics.instruments import process
 from otelmetrics.instruments.events import Events
 from otelmetrics.instruments.http import HttpServerMetrics
 from otelmetrics.instruments.performance import Performance
-from otelmetrics.instruments.trading.facade import TradingMetrics, TradingOptions
+from otelmetrics.instruments.trading.facade import TradingMetrics
 from otelmetrics.instruments.users import ActiveUsers
 from otelmetrics.instruments.websockets import WebsocketMetrics
 from otelmetrics.pipeline import lifecycle
+from otelmetrics.pipeline.multiprocess import Worker, join_as_worker
+from otelmetrics.pipeline.options import histogram_layout, stats_options, trading_options
 from otelmetrics.pipeline.prometheus import scrape, serve
 from otelmetrics.pipeline.readers import (
     ScrapeReader,
@@ -104,6 +106,7 @@ class MetricsHandle:
         self.meter = self.meter_provider.get_meter(SCOPE_NAME, VERSION)
         self._build_components(layout)
         self.prometheus_server = serve(settings, self.prometheus_reader)
+        self.worker = self._join_workers()
         lifecycle.track(self)
         if settings.snapshot_interval > 0 and not settings.sdk_disabled:
             self.snapshots.start()  # stopped by shutdown()
@@ -225,6 +228,8 @@ class MetricsHandle:
         lifecycle.forget(self)
         self.stats.stop()
         self.snapshots.stop()
+        if self.worker is not None:
+            self.worker.stop()
         if self.prometheus_server is not None:
             self.prometheus_server.shutdown()
             self.prometheus_server.server_close()
@@ -261,36 +266,17 @@ class MetricsHandle:
             component.reset()
         for producer in self._producers:
             producer.reset(self.start_ns)
+        self.worker = self._join_workers()  # with --preload, the child is the worker
 
-
-def histogram_layout(settings: Settings) -> Layout:
-    """Which histogram buckets the lean tables keep: explicit, exponential, or both."""
-    if settings.histogram_aggregation != "base2_exponential_bucket_histogram":
-        return "explicit"
-    return "both" if "prometheus" in settings.resolved_exporters else "exponential"
-
-
-def stats_options(settings: Settings) -> StatsOptions:
-    """The settings the rolling statistics read."""
-    return StatsOptions(
-        window_seconds=settings.window_seconds,
-        history_minutes=settings.history_minutes,
-        user_timeout_seconds=settings.user_timeout_seconds,
-        thresholds=settings.thresholds,
-        stats_dir=settings.stats_dir,
-    )
-
-
-def trading_options(settings: Settings) -> TradingOptions:
-    """The settings the trading facade reads."""
-    return TradingOptions(
-        strict=settings.resolved_strict,
-        currency=settings.currency,
-        timezone=settings.timezone,
-        window_seconds=settings.window_seconds,
-        symbols=settings.symbols,
-        venues=settings.venues,
-        symbol_limit=settings.symbol_limit,
-        cardinality_limit=settings.cardinality_limit,
-        layout=histogram_layout(settings),
-    )
+    def _join_workers(self) -> Worker | None:
+        """In a pre-fork server's worker, /metrics adds up every worker (multiprocess.py)."""
+        reader = self.prometheus_reader
+        if reader is None or self.settings.sdk_disabled:
+            return None
+        return join_as_worker(
+            reader,
+            self.settings.multiproc_dir,
+            lean_names=lambda: {spec.name for table in self._tables() for spec in table.specs},
+            start_ns=self.start_ns,
+            resource=lambda: self.resource,
+        )

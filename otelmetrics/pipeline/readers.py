@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from opentelemetry.sdk.metrics import (
@@ -142,9 +143,17 @@ class ScrapeReader(MetricReader):
         )
         self._lock = threading.Lock()
         self._collected: MetricsData | None = None
+        # Under a pre-fork server: this worker's data in, the server's out (multiprocess.py).
+        self.combine: Callable[[MetricsData | None], MetricsData | None] | None = None
 
     def scrape(self) -> MetricsData | None:
-        """Everything the provider holds now, or None before any series exists."""
+        """What ``/metrics`` shows now, or None before any series exists."""
+        collected = self.collect_own()
+        combine = self.combine
+        return collected if combine is None else combine(collected)
+
+    def collect_own(self) -> MetricsData | None:
+        """Everything this process's provider holds now."""
         with self._lock:
             self._collected = None
             self.collect()

@@ -144,6 +144,9 @@ class SettingsFields:
         default=60, metadata=env_var("OTELMETRICS_HISTORY_MINUTES", parse=int)
     )
     stats_dir: str | None = field(default=None, metadata=env_var("OTELMETRICS_STATS_DIR"))
+    # Where a pre-fork server's workers keep the series /metrics merges (default: a private
+    # directory per server under the system's temp directory).
+    multiproc_dir: str | None = field(default=None, metadata=env_var("OTELMETRICS_MULTIPROC_DIR"))
     sse_max_streams: int = field(
         default=16, metadata=env_var("OTELMETRICS_SSE_MAX_STREAMS", parse=int)
     )

@@ -1,0 +1,100 @@
+"""The series of several workers' arenas, added up: what one scrape of the server returns.
+
+Counters and histograms add over every arena, those of workers that have exited included, so
+a total never goes down while the server lives. Up-down counters (requests in flight, open
+connections) add over the live workers only: a killed worker's in-flight requests are over.
+The result reads like a :class:`~otelmetrics.core.store.SeriesTable` (``specs`` and
+``snapshot()``), so the same producer turns it into OpenTelemetry data::
+
+    tables = merge_arenas(live=[...], exited=[...])
+"""
+
+from __future__ import annotations
+
+import json
+from array import array
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from otelmetrics.core.aggregators import ExplicitSnapshot
+from otelmetrics.core.shared import Arena, read_arena
+from otelmetrics.core.store import InstrumentSpec, arena_values
+
+__all__ = ["MergedTable", "merge_arenas", "write_merged"]
+
+
+class MergedTable:
+    """One instrument's series summed over arenas (a table of one spec)."""
+
+    def __init__(self, spec: InstrumentSpec) -> None:
+        self.specs: tuple[InstrumentSpec, ...] = (spec,)
+        self._rows: dict[str, tuple[dict[str, Any], list[float]]] = {}
+
+    def add(self, attributes: str, values: tuple[float, ...]) -> None:
+        """Add one arena's ``values`` to the series of ``attributes`` (its JSON items)."""
+        found = self._rows.get(attributes)
+        if found is None:
+            self._rows[attributes] = (dict(json.loads(attributes)), list(values))
+            return
+        summed = found[1]
+        for i, value in enumerate(values):
+            summed[i] += value
+
+    def rows(self) -> list[tuple[dict[str, Any], list[float]]]:
+        """Each series' attributes and summed values, as the arenas hold them."""
+        return list(self._rows.values())
+
+    def snapshot(self) -> list[tuple[dict[str, Any], tuple[Any, ...]]]:
+        spec = self.specs[0]
+        if spec.kind != "histogram":
+            return [(attributes, (values[0],)) for attributes, values in self._rows.values()]
+        at = len(spec.bounds) + 1
+        return [
+            (attributes, (_histogram(spec.bounds, values, at),))
+            for attributes, values in self._rows.values()
+        ]
+
+
+def _histogram(bounds: tuple[float, ...], values: list[float], at: int) -> ExplicitSnapshot:
+    counts = tuple(int(n) for n in values[:at])
+    return ExplicitSnapshot(bounds, counts, values[at], int(values[at + 1]), None, None)
+
+
+def merge_arenas(live: Iterable[Path], exited: Iterable[Path]) -> list[MergedTable]:
+    """The instruments of every arena, summed (up-down counters: the ``live`` ones only)."""
+    tables: dict[str, MergedTable] = {}
+    for path, alive in [*((path, True) for path in live), *((path, False) for path in exited)]:
+        for key, values in _entries(path):
+            kind, name, rest = key[0], key[1], key[2:]
+            if kind == "S":
+                if name not in tables:
+                    tables[name] = MergedTable(_spec(name, rest))
+                continue
+            table = tables.get(name)
+            if table is None or (not alive and table.specs[0].kind == "updowncounter"):
+                continue
+            table.add(json.dumps(rest[0]), values)
+    return list(tables.values())
+
+
+def write_merged(tables: Iterable[MergedTable], path: Path) -> None:
+    """Write ``tables`` as one arena at ``path`` (replacing a partial one left there)."""
+    path.unlink(missing_ok=True)
+    arena = Arena(path)
+    for table in tables:
+        for attributes, values in table.rows():
+            arena_values(arena, table.specs[0], attributes)[:] = array("d", values)
+    arena.close()
+
+
+def _entries(path: Path) -> Iterable[tuple[list[Any], tuple[float, ...]]]:
+    try:
+        return [(json.loads(key), values) for key, values in read_arena(path)]
+    except (OSError, ValueError):  # gone while compacted, or not an arena: nothing to add
+        return []
+
+
+def _spec(name: str, rest: list[Any]) -> InstrumentSpec:
+    kind, unit, description, bounds = rest
+    return InstrumentSpec(name, kind, unit, description, tuple(bounds))
