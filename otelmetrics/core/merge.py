@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import json
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from otelmetrics.core.aggregators import ExplicitSnapshot
-from otelmetrics.core.shared import Arena, read_arena
+from otelmetrics.core.shared import SEGMENT_BYTES, Arena, read_arena
 from otelmetrics.core.store import InstrumentSpec, arena_values
 
 __all__ = ["MergedTable", "merge_arenas", "write_merged"]
@@ -78,10 +78,12 @@ def merge_arenas(live: Iterable[Path], exited: Iterable[Path]) -> list[MergedTab
     return list(tables.values())
 
 
-def write_merged(tables: Iterable[MergedTable], path: Path) -> None:
-    """Write ``tables`` as one arena at ``path`` (replacing a partial one left there)."""
+def write_merged(tables: Sequence[MergedTable], path: Path) -> None:
+    """Write ``tables`` as one arena, one segment, at ``path`` (replacing a partial one)."""
     path.unlink(missing_ok=True)
-    arena = Arena(path)
+    rows = [(table, *row) for table in tables for row in table.rows()]
+    needed = sum(len(json.dumps(list(a.items()))) + 128 + 8 * len(v) for _, a, v in rows)
+    arena = Arena(path, size=SEGMENT_BYTES + 1024 * len(tables) + needed)
     for table in tables:
         for attributes, values in table.rows():
             arena_values(arena, table.specs[0], attributes)[:] = array("d", values)

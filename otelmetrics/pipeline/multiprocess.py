@@ -37,6 +37,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from otelmetrics.core import shared
 from otelmetrics.core.forks import pre_fork_master
 from otelmetrics.core.merge import MergedTable, merge_arenas, write_merged
+from otelmetrics.core.once import LogOnce
 from otelmetrics.core.producer import LeanProducer
 from otelmetrics.insights.sampler import Sampler
 from otelmetrics.pipeline import metrics_json
@@ -92,7 +93,8 @@ class ServerDirectory:
         live: list[Path] = []
         exited: list[Path] = []
         for path in self.directory.glob("*.arena"):
-            alive = path.name != RETIRED and self._alive(int(path.stem))
+            pid = path.name.split(".")[0]  # <pid>.arena, <pid>.<n>.arena, retired.arena
+            alive = pid.isdigit() and self._alive(int(pid))
             (live if alive else exited).append(path)
         return live, exited
 
@@ -109,7 +111,7 @@ class ServerDirectory:
             for path in exited:
                 if path.name != RETIRED:
                     path.unlink(missing_ok=True)
-                    path.with_suffix(".gauges").unlink(missing_ok=True)
+                    path.with_name(path.name.split(".")[0] + ".gauges").unlink(missing_ok=True)
 
     def _alive(self, pid: int) -> bool:
         try:
@@ -141,7 +143,10 @@ def join_server(master: int, base: str | None) -> ServerDirectory:
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         _remove_gone_servers(root, keep=directory)
-        return ServerDirectory(directory, master)
+        server = ServerDirectory(directory, master)
+        with server._locked(fcntl.LOCK_SH):  # a filesystem without flock fails here, not later
+            pass
+        return server
     except OSError as exc:
         raise ValueError(
             f"otelmetrics: cannot keep the workers' metrics in {directory} ({exc.strerror}); "
@@ -187,6 +192,7 @@ class WorkerScrape:
         self._lean_names = lean_names
         self._producer = LeanProducer(server.tables, scope=scope, start_ns=start_ns)
         self._resource = resource
+        self._log_once = LogOnce(_logger, logging.ERROR, later=None)
 
     def own_gauges(self, data: MetricsData | None) -> MetricsData | None:
         """``data`` without the lean series (they are in the arenas, this worker's too)."""
@@ -203,6 +209,14 @@ class WorkerScrape:
         )
 
     def __call__(self, data: MetricsData | None) -> MetricsData | None:
+        """The server's data; this worker's alone (logged once) if the directory fails."""
+        try:
+            return self._combined(data)
+        except Exception:  # never a 500 on a scrape: show what this worker has
+            self._log_once("scrape", "otelmetrics: adding up the workers failed", exc_info=True)
+            return data
+
+    def _combined(self, data: MetricsData | None) -> MetricsData | None:
         own = self.own_gauges(data)
         groups = list(own.resource_metrics) if own is not None else []
         for other in self.server.gauges():

@@ -25,7 +25,7 @@ COUNT = InstrumentSpec("c", "counter", "1", "a count")
 
 @pytest.fixture
 def arena(tmp_path):
-    found = Arena(tmp_path / "worker.arena", size=1 << 16)
+    found = Arena(tmp_path / "worker.arena", size=1 << 12)
     yield found
     shared.use(None)
     found.close()
@@ -45,9 +45,18 @@ def test_a_file_that_is_not_an_arena_reads_as_nothing(tmp_path):
     assert list(read_arena(path)) == []
 
 
-def test_a_full_arena_refuses_and_keeps_what_it_has(arena):
+def test_a_full_segment_is_followed_by_another(arena):
+    for i in range(100):  # 100 entries of 96 bytes: 3 segments of 4 KB
+        arena.allocate(f"series-{i:03d}", 10)[0] = i
+    files = sorted(arena.path.parent.glob("worker*.arena"))
+    assert [path.name for path in files] == ["worker.1.arena", "worker.2.arena", "worker.arena"]
+    read = {key: values[0] for path in files for key, values in read_arena(path)}
+    assert read == {f"series-{i:03d}": float(i) for i in range(100)}
+
+
+def test_an_entry_larger_than_a_segment_is_refused(arena):
     arena.allocate("kept", 10)
-    with pytest.raises(ArenaFull, match="full"):
+    with pytest.raises(ArenaFull, match="do not fit"):
         arena.allocate("too much", 1 << 14)
     assert [key for key, _ in read_arena(arena.path)] == ["kept"]
 
