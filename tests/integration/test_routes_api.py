@@ -94,3 +94,11 @@ def test_the_stream_follows_the_service_scope_when_workers_share_a_directory(
 def test_a_service_scope_without_a_directory_is_a_400(client, tokens):
     reply = client.get("sse/metrics?max_events=1&scope=service", tokens.read)
     assert reply.status == 400 and "OTELMETRICS_STATS_DIR" in reply.json()["error"]
+
+
+def test_routes_spends_the_read_budget(framework, make_handle, tokens):
+    handle = make_handle(api_rate_limits={"read": 2, "export": 10, "snapshot": 10, "reset": 5})
+    client = ApiClient(framework, make_app(framework, handle))
+    replies = [client.get("routes", tokens.read) for _ in range(3)]
+    assert [reply.status for reply in replies] == [200, 200, 429]
+    assert replies[-1].json()["error"] == "Rate limit exceeded"
