@@ -15,7 +15,7 @@ import otelmetrics
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark each test by its tier folder, so ``-m "not e2e"`` selects the fast tiers."""
     for item in items:
-        for tier in ("integration", "e2e", "browser"):
+        for tier in ("integration", "e2e", "browser", "fuzz"):
             if f"/tests/{tier}/" in str(item.path):
                 item.add_marker(tier)
 

@@ -29,13 +29,21 @@ class Endpoint:
 
     ``role`` None means no authorization (``/health``, the data-free live page). A ``path``
     of None is the live page, served at ``settings.dashboard_path`` rather than under the prefix.
+    ``limit`` names the endpoint's budget in ``settings.api_rate_limits``; None (``/health``,
+    the live page) is never limited, so a flood cannot make a load balancer's health probe see
+    429.
     """
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        """The methods it answers: its own, and HEAD with GET."""
+        return (self.method, "HEAD") if self.method == "GET" else (self.method,)
 
     name: str
     method: str
     path: str | None
     role: Role | None
-    limit: str
+    limit: str | None
     handler: Handler
     summary: str
 
@@ -47,14 +55,14 @@ ENDPOINTS = (
     Endpoint("reset", "POST", "/reset", "admin", "reset", core.reset, "reset the statistics"),
     Endpoint("export_json", "GET", "/export/json", "read", "export", downloads.export_json, "JSON"),
     Endpoint("export_csv", "GET", "/export/csv", "read", "export", downloads.export_csv, "CSV"),
-    Endpoint("health", "GET", "/health", None, "read", core.health, "healthy, degraded, unhealthy"),
+    Endpoint("health", "GET", "/health", None, None, core.health, "healthy, degraded, unhealthy"),
     Endpoint("alerts", "GET", "/alerts", "read", "read", core.alerts, "thresholds breached now"),
     Endpoint("metric", "GET", "/metric/{name}", "read", "read", core.metric, "one's series"),
     Endpoint("summary", "GET", "/summary", "read", "read", core.summary, "count/mean/min/max"),
     Endpoint("routes", "GET", "/routes", "read", "read", core.routes, "per route, worst first"),
     Endpoint("users", "GET", "/users", "admin", "read", core.users, "active user ids"),
     Endpoint("sse", "GET", "/sse/metrics", "read", "read", core.stream, "Server-Sent Events"),
-    Endpoint("dashboard", "GET", None, None, "read", page.dashboard, "the live page"),
+    Endpoint("dashboard", "GET", None, None, None, page.dashboard, "the live page"),
     # The operations views (the breakout-bot API's and the MT5-style monitoring views).
     Endpoint("performance", "GET", "/performance", "read", "read", ops.performance, "resources"),
     Endpoint("trading", "GET", "/trading", "read", "read", ops.trading, "orders, positions, P&L"),

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
+from werkzeug.routing import PathConverter
 
 from otelmetrics.api.call import ApiRequest, ApiResponse
 from otelmetrics.api.endpoints import ENDPOINT, ENDPOINTS, Endpoint
-from otelmetrics.api.service import MetricsApi
+from otelmetrics.api.service import MetricsApi, not_found, wrong_method
 from otelmetrics.api.sse import MetricsStream
 
 __all__ = ["BLUEPRINT", "mount", "unmount"]
@@ -28,6 +30,7 @@ __all__ = ["BLUEPRINT", "mount", "unmount"]
 BLUEPRINT = "otelmetrics_api"
 EXTENSION = "otelmetrics_api"
 DASHBOARD_ENDPOINT = "otelmetrics_dashboard"
+ANY_PATH = "otelmetrics_any_path"  # the converter of the 404 fallback under the prefix
 
 
 def mount(app: Flask, api: MetricsApi) -> None:
@@ -39,15 +42,69 @@ def mount(app: Flask, api: MetricsApi) -> None:
     app.extensions[EXTENSION] = api
     if BLUEPRINT in app.blueprints:
         return
-    blueprint = Blueprint(BLUEPRINT, __name__, url_prefix=api.settings.api_prefix.rstrip("/"))
+    prefix = api.settings.api_prefix.rstrip("/")
+    blueprint = Blueprint(BLUEPRINT, __name__, url_prefix=prefix)
     for endpoint in ENDPOINTS:
         if endpoint.path is not None:
             rule = endpoint.path.replace("{name}", "<name>")
-            blueprint.add_url_rule(rule, endpoint.name, _view(endpoint), methods=[endpoint.method])
+            view = _view(endpoint)
+            blueprint.add_url_rule(
+                rule,
+                endpoint.name,
+                view,
+                methods=[endpoint.method],
+                provide_automatic_options=False,
+            )
     app.register_blueprint(blueprint)
     if DASHBOARD_ENDPOINT not in app.view_functions:
         page = ENDPOINT["dashboard"]
-        app.add_url_rule(api.settings.dashboard_path, DASHBOARD_ENDPOINT, _view(page))
+        app.add_url_rule(
+            api.settings.dashboard_path,
+            DASHBOARD_ENDPOINT,
+            _view(page),
+            provide_automatic_options=False,
+        )
+    _add_json_errors(app, api, prefix)
+
+
+def _add_json_errors(app: Flask, api: MetricsApi, prefix: str) -> None:
+    """Rules that answer any other method of an endpoint 405, and any other path under the
+    prefix 404, in the API's JSON shape. Werkzeug tries the rules of one path in the order they
+    were added and static paths before converters, so the endpoints (and the app's own rules
+    under the prefix) still win."""
+    for endpoint in ENDPOINTS:
+        path = api.path(endpoint).replace("{name}", "<name>")
+        _add_rule(
+            app, path, f"{BLUEPRINT}_405_{endpoint.name}", _refusal(wrong_method, endpoint.methods)
+        )
+    if not prefix:  # the API at the root: every other path is the app's
+        return
+    app.url_map.converters.setdefault(ANY_PATH, _AnyPath)
+    for n, path in enumerate((prefix, f"{prefix}/<{ANY_PATH}:rest>")):
+        _add_rule(app, path, f"{BLUEPRINT}_404_{n}", _refusal(not_found))
+
+
+class _AnyPath(PathConverter):
+    """The rest of a path, whatever it holds: empty, a leading slash, a newline (Werkzeug's
+    ``path`` needs a first character other than ``/`` and stops at a newline)."""
+
+    regex = r"[\s\S]*?"
+    part_isolating = False  # it spans segments (Werkzeug infers True from a regex without "/")
+
+
+def _add_rule(app: Flask, path: str, name: str, view: Callable[..., Response]) -> None:
+    if name not in app.view_functions:
+        app.url_map.add(app.url_rule_class(path, endpoint=name, methods=None))  # every method
+        app.view_functions[name] = view
+
+
+def _refusal(answer: Callable[..., ApiResponse], *args: Any) -> Callable[..., Response]:
+    def view(**_: str) -> Response:
+        if current_app.extensions.get(EXTENSION) is None:  # unmounted
+            return Response(status=404)
+        return _response(answer(*args))
+
+    return view
 
 
 def unmount(app: Flask) -> None:

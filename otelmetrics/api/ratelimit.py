@@ -51,10 +51,13 @@ class RateLimiter:
         # (client, class) -> (tokens left, when they were counted)
         self._buckets: OrderedDict[tuple[str, str], tuple[float, float]] = OrderedDict()
 
-    def acquire(self, client: str | None, kind: str) -> float | None:
-        """Take one token: None when allowed, else the seconds until the next one (> 0)."""
-        limit = self.limits.get(kind)
-        if limit is None:
+    def acquire(self, client: str | None, kind: str | None) -> float | None:
+        """Take one token: None when allowed, else the seconds until the next one (> 0).
+
+        A ``kind`` None, or one without a limit, is never limited.
+        """
+        limit = self.limits.get(kind) if kind is not None else None
+        if limit is None or kind is None:
             return None
         key = (client or "unknown", kind)
         rate = limit / 60.0

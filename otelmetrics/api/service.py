@@ -3,12 +3,16 @@
 The Flask blueprint (:mod:`otelmetrics.api.flask_routes`) and the Starlette router
 (:mod:`otelmetrics.api.starlette_routes`) register one route per endpoint of
 :data:`otelmetrics.api.endpoints.ENDPOINTS` and hand each request to :meth:`MetricsApi.respond`,
-so both frameworks send the same bytes. Every request goes through, in order: the rate limit of
-its endpoint class (429 with ``Retry-After``), the role check (401
-``{"error": "Authentication required"}``, 403 without the admin role), then the endpoint's
-handler, which validates its parameters (400/404 naming the parameter and what it allows).
-Every 429, 401 and 403 is recorded as a security event (the source's ``events``: ``/security``
-and the ``otelmetrics.api.security_events`` counter)::
+so both frameworks send the same bytes. Every request goes through, in order: the role check
+(401 ``{"error": "Authentication required"}``, 403 without the admin role), the rate limit (429
+with ``Retry-After``) of the ``denied`` budget for a request refused its role, else of its
+endpoint's class, then the endpoint's handler, which validates its parameters (400/404 naming
+the parameter and what it allows). Refused requests spend a budget of their own, so a flood
+without credentials from one address never starves the valid clients behind it, and
+``/health`` has no budget at all. Every 429, 401 and 403 is recorded as a security event (the
+source's ``events``: ``/security`` and the ``otelmetrics.api.security_events`` counter). Under
+the prefix, a path that is no endpoint answers 404 and a wrong method 405, both in the same
+``{"error": ...}`` shape (:func:`not_found`, :func:`wrong_method`)::
 
     api = MetricsApi(settings, lambda: handle)
     response = api.respond(ENDPOINT["history"], ApiRequest("GET", "/api/metrics/history",
@@ -31,7 +35,7 @@ from otelmetrics.api.sse import StreamSlots
 from otelmetrics.core.once import LogOnce
 from otelmetrics.settings import Settings
 
-__all__ = ["CROSS_SITE", "FORBIDDEN", "UNAUTHORIZED", "MetricsApi"]
+__all__ = ["CROSS_SITE", "FORBIDDEN", "UNAUTHORIZED", "MetricsApi", "not_found", "wrong_method"]
 
 _logger = logging.getLogger(__name__)
 
@@ -40,6 +44,8 @@ FORBIDDEN = {"error": "Admin role required"}
 CROSS_SITE = {"error": "Cross-site request refused"}
 CHALLENGE = ("WWW-Authenticate", 'Bearer realm="otelmetrics"')
 INTERNAL = {"error": "Internal error; the server log has the details"}
+NOT_FOUND = {"error": "Not found: no API endpoint at this path"}
+DENIED = "denied"  # the budget of the requests refused for their credentials
 
 
 class MetricsApi:
@@ -80,13 +86,14 @@ class MetricsApi:
     def respond(
         self, endpoint: Endpoint, request: ApiRequest, params: Mapping[str, str] | None = None
     ) -> ApiResponse:
-        """Rate limit, authorize, then answer through the endpoint's handler; never raises."""
-        wait = self.limiter.acquire(request.client, endpoint.limit)
+        """Authorize, rate limit, then answer through the endpoint's handler; never raises."""
+        denied = self._check_role(endpoint, request)
+        budget = DENIED if denied is not None else endpoint.limit
+        wait = self.limiter.acquire(request.client, budget)
         if wait is not None:
             seconds = retry_after(wait)
-            body = {"error": "Rate limit exceeded", "limit": endpoint.limit, "retry_after": seconds}
+            body = {"error": "Rate limit exceeded", "limit": budget, "retry_after": seconds}
             return self._denied(request, json_response(429, body, ("Retry-After", str(seconds))))
-        denied = self._check_role(endpoint, request)
         if denied is not None:
             return self._denied(request, denied)
         call = Call(request, params or {}, self.settings, self.resolve, self.now, self.streams)
@@ -136,6 +143,17 @@ class MetricsApi:
             body = {"success": False, "status": "unhealthy", "timestamp": self.now().isoformat()}
             return json_response(503, body)
         return json_response(500, INTERNAL)
+
+
+def not_found() -> ApiResponse:
+    """404 for a path under the API prefix that is no endpoint."""
+    return json_response(404, NOT_FOUND)
+
+
+def wrong_method(allowed: tuple[str, ...]) -> ApiResponse:
+    """405 for a method an endpoint does not answer, with the ``Allow`` header."""
+    body = {"error": "Method not allowed", "allowed": list(allowed)}
+    return json_response(405, body, ("Allow", ", ".join(allowed)))
 
 
 def _bearer_presented(headers: Mapping[str, str]) -> bool:

@@ -20,27 +20,71 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Match, Route
+from starlette.types import Receive, Scope, Send
 
 from otelmetrics.api.call import ApiRequest, ApiResponse
 from otelmetrics.api.endpoints import ENDPOINTS, Endpoint
-from otelmetrics.api.service import MetricsApi
+from otelmetrics.api.service import MetricsApi, not_found, wrong_method
 from otelmetrics.api.sse import MetricsStream
 
 __all__ = ["make_routes"]
 
 
 def make_routes(api: MetricsApi) -> list[BaseRoute]:
-    """One route per API endpoint, and the live page at ``settings.dashboard_path``."""
-    return [
-        Route(
+    """One route per API endpoint, the live page at ``settings.dashboard_path``, and the
+    fallback that answers any other path under the prefix 404 in the API's JSON shape."""
+    routes: list[BaseRoute] = [
+        _EndpointRoute(
             api.path(endpoint),
             _endpoint(api, endpoint),
-            methods=[endpoint.method],
+            methods=list(endpoint.methods),
             name=f"otelmetrics_{endpoint.name}",
         )
         for endpoint in ENDPOINTS
     ]
+    prefix = api.settings.api_prefix.rstrip("/")
+    if prefix:  # the API at the root: every other path is the app's
+        routes.append(_Fallback(prefix))
+    return routes
+
+
+class _EndpointRoute(Route):
+    """An endpoint's route: another method answers 405 in the API's JSON shape (Starlette's
+    own raises an HTTPException, which FastAPI answers ``{"detail": ...}``)."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.methods and scope["method"] not in self.methods:
+            allowed = tuple(sorted(self.methods, key=lambda method: (method != "GET", method)))
+            await _response(wrong_method(allowed))(scope, receive, send)
+            return
+        await super().handle(scope, receive, send)
+
+
+class _Fallback(Route):
+    """Any method on any other path under the prefix (whatever it holds: Starlette's ``path``
+    pattern stops at a newline), matched only partially: the router prefers every route that
+    matches fully, wherever it is in the list (the app's own routes under the prefix, added
+    before or after these)."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__(prefix, _not_found, name="otelmetrics_not_found")
+        self.methods = None  # a function endpoint defaults to GET
+        self.prefix = prefix
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] != "http":
+            return Match.NONE, {}
+        path, root = scope["path"], scope.get("root_path", "")
+        if root and path.startswith(root):  # a mounted app sees the path below its mount
+            path = path[len(root) :]
+        if path == self.prefix or path.startswith(self.prefix + "/"):
+            return Match.PARTIAL, {"endpoint": self.endpoint, "path_params": {}}
+        return Match.NONE, {}
+
+
+async def _not_found(request: Request) -> Response:
+    return _response(not_found())
 
 
 def _endpoint(api: MetricsApi, endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:

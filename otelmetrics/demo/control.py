@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from otelmetrics.auth import FORBIDDEN, UNAUTHORIZED, RequestInfo, Role, role_for
-from otelmetrics.demo.scenarios import SCENARIOS, Scenarios
+from otelmetrics.demo.scenarios import MAX_DURATION, SCENARIOS, Scenarios
 from otelmetrics.settings import Settings
 
 __all__ = ["PREFIX", "Control", "Denied", "Reply"]
@@ -81,9 +81,12 @@ class Control:
             return Reply(404, {"error": f"unknown scenario {name!r}", "scenarios": [*SCENARIOS]})
         try:
             seconds = None if duration is None else float(duration)
+        except ValueError:
+            return _bad_duration(name, duration)
+        try:
             window = self.scenarios.trigger(name, self.clock(), seconds)
-        except ValueError as exc:
-            return Reply(400, {"error": str(exc)})
+        except ValueError:
+            return _bad_duration(name, duration)
         scenario = SCENARIOS[name]
         body = {"success": True, **window.as_dict(), "effect": scenario.effect}
         return Reply(202, {**body, "signal": scenario.signal})
@@ -103,3 +106,12 @@ class Control:
             presented = bool(lowered.get("authorization", "").strip())
             self.on_denied(reply.status, client, path, presented)
         return reply
+
+
+def _bad_duration(name: str, duration: str | None) -> Reply:
+    """400 naming the ``duration`` parameter, the value given and what it allows."""
+    scenario = SCENARIOS[name]
+    fix = f"use a number of seconds in (0, {MAX_DURATION:.0f}], e.g. {scenario.duration:g}"
+    given = (duration or "")[:40]
+    body = {"error": f"duration={given!r} is invalid: {fix}", "parameter": "duration"}
+    return Reply(400, {**body, "allowed": {"min_exclusive": 0, "max": MAX_DURATION}})

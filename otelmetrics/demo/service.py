@@ -52,6 +52,7 @@ def run(options: DemoOptions, *, out: TextIO = sys.stdout) -> int:
         logging.getLogger(name).setLevel(logging.WARNING)
     seed = options.seed if options.seed is not None else secrets.randbelow(1_000_000)
     handle, tokens = _configure()
+    deadline: threading.Timer | None = None
     try:
         from otelmetrics.demo.app import DemoService
 
@@ -60,10 +61,12 @@ def run(options: DemoOptions, *, out: TextIO = sys.stdout) -> int:
             try:
                 _serve_until_stopped(service, options, seed, tokens, out)
             finally:
-                _exit_within(CLOSE_SECONDS + handle.settings.shutdown_timeout)
+                deadline = _exit_within(CLOSE_SECONDS + handle.settings.shutdown_timeout)
                 service.close()
     finally:
         handle.shutdown()
+        if deadline is not None:
+            deadline.cancel()  # stopped in time: a caller that goes on is not ended later
     return 0
 
 
@@ -81,12 +84,12 @@ def _serve_until_stopped(
     service.stop.set()
 
 
-def _exit_within(seconds: float) -> None:
+def _exit_within(seconds: float) -> threading.Timer | None:
     """Past ``seconds``, print where every thread is and end the process: a demo that was told
-    to stop never outlives its grace period, and a hang says where it hangs."""
-
+    to stop never outlives its grace period, and a hang says where it hangs. Returns the timer
+    to cancel once stopped (None off the main thread: not our process to end)."""
     if threading.current_thread() is not threading.main_thread():
-        return  # not our process to end
+        return None
 
     def expire() -> None:
         _logger.error("otelmetrics demo did not stop within %.1f s; exiting", seconds)
@@ -96,6 +99,7 @@ def _exit_within(seconds: float) -> None:
     timer = threading.Timer(seconds, expire)
     timer.daemon = True
     timer.start()
+    return timer
 
 
 def _require_extras() -> None:

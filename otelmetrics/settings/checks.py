@@ -1,9 +1,10 @@
 """Validation: each step checks one concern and raises ``ValueError`` for the first bad value.
 
-The message names the setting, its environment variable(s), the bad value and the fix::
+The message names the setting, the argument and environment variable(s) that set it, the bad
+value and the fix::
 
-    otelmetrics setting cardinality_limit (env OTELMETRICS_CARDINALITY_LIMIT) = 1 is invalid:
-    use 2 or more
+    otelmetrics setting cardinality_limit (argument cardinality_limit= or env
+    OTELMETRICS_CARDINALITY_LIMIT) = 1 is invalid: use 2 or more
 
 :func:`check_settings` runs the steps in order; :meth:`Settings.validate
 <otelmetrics.settings.Settings.validate>` calls it.
@@ -43,9 +44,10 @@ _ENV_NAMES = {spec.name: " or ".join(spec.metadata["env"].names) for spec in fie
 
 
 def invalid(name: str, value: object, fix: str) -> ValueError:
-    """The error for setting ``name``: its variable(s), the bad value and the fix."""
-    env_names = _ENV_NAMES[name]
-    return ValueError(f"otelmetrics setting {name} (env {env_names}) = {value!r} is invalid: {fix}")
+    """The error for setting ``name``: its argument and variable(s), the bad value and the fix
+    (a value may come from either, so both are named)."""
+    where = f"argument {name}= or env {_ENV_NAMES[name]}"
+    return ValueError(f"otelmetrics setting {name} ({where}) = {value!r} is invalid: {fix}")
 
 
 def check_settings(settings: SettingsFields) -> None:
@@ -60,7 +62,7 @@ def _check_choices(settings: SettingsFields) -> None:
         if values is None:
             continue
         for value in values if isinstance(values, tuple) else (values,):
-            if value not in allowed:
+            if not isinstance(value, str) or value not in allowed:
                 raise invalid(name, value, f"use one of {sorted(allowed)}")
 
 

@@ -31,8 +31,10 @@ HISTOGRAM_AGGREGATIONS = frozenset(
 COMPRESSIONS = frozenset({"none", "gzip", "deflate"})
 TRACE_EXPORTERS = frozenset({"otlp", "console", "none"})
 
-# Requests per minute per client for each endpoint class of the JSON API.
-DEFAULT_RATE_LIMITS = {"read": 100, "export": 10, "snapshot": 10, "reset": 5}
+# Requests per minute per client for each endpoint class of the JSON API. ``denied`` is the
+# budget of the requests refused for their credentials (401, 403): a client without a valid
+# token spends its own, never the read budget of the clients behind the same address.
+DEFAULT_RATE_LIMITS = {"read": 100, "export": 10, "snapshot": 10, "reset": 5, "denied": 100}
 # Health and alert thresholds: above them a check fails. The first four are the service
 # health checks (error rate, p99 latency, memory, CPU); the rest are the MT5-style operations
 # alerts: the error rate since start (%), errors and invalid-token attempts in 24 h, and

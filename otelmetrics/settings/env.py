@@ -23,10 +23,12 @@ __all__ = [
     "given_values",
     "lower",
     "parse_bool",
+    "parse_int",
     "parse_limits",
     "parse_list",
     "parse_millis",
     "parse_pairs",
+    "parse_seconds",
     "parse_thresholds",
     "read_environ",
 ]
@@ -72,12 +74,32 @@ def parse_pairs(raw: str) -> dict[str, str]:
     return pairs
 
 
+def parse_int(raw: str) -> int:
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise ValueError("use a whole number, e.g. 100") from None
+
+
+def parse_seconds(raw: str) -> float:
+    try:
+        return float(raw.strip())
+    except ValueError:
+        raise ValueError("use a number of seconds without a unit, e.g. 2.5") from None
+
+
 def parse_limits(raw: str) -> dict[str, int]:
     limits = dict(DEFAULT_RATE_LIMITS)
     for key, value in parse_pairs(raw).items():
         if key not in DEFAULT_RATE_LIMITS:
             raise ValueError(f"unknown endpoint class {key!r}; use {sorted(DEFAULT_RATE_LIMITS)}")
-        limits[key] = int(value)
+        try:
+            limits[key] = int(value.strip())
+        except ValueError:
+            fix = (
+                f"use a whole number of requests per minute, e.g. {key}={DEFAULT_RATE_LIMITS[key]}"
+            )
+            raise ValueError(f"{key}={value!r}: {fix}") from None
     return limits
 
 
@@ -87,23 +109,32 @@ def parse_thresholds(raw: str) -> dict[str, float]:
     for key, value in parse_pairs(raw).items():
         if key not in DEFAULT_THRESHOLDS:
             raise ValueError(f"unknown threshold {key!r}; use {sorted(DEFAULT_THRESHOLDS)}")
-        thresholds[key] = float(value)
+        try:
+            thresholds[key] = float(value.strip())
+        except ValueError:
+            fix = f"use a number, e.g. {key}={DEFAULT_THRESHOLDS[key]:g}"
+            raise ValueError(f"{key}={value!r}: {fix}") from None
     return thresholds
 
 
 def parse_millis(raw: str) -> float:
-    return float(raw) / 1000.0
+    """Milliseconds, as the OpenTelemetry specification's ``*_INTERVAL``/``*_TIMEOUT`` say."""
+    try:
+        return float(raw.strip()) / 1000.0
+    except ValueError:
+        raise ValueError("use a number of milliseconds without a unit, e.g. 5000 for 5 s") from None
 
 
 def lower(raw: str) -> str:
     return raw.strip().lower()
 
 
-def read_environ(var: EnvVar, environ: Mapping[str, str]) -> Any:
+def read_environ(var: EnvVar, environ: Mapping[str, str], setting: str | None = None) -> Any:
     """The parsed value of the first of ``var``'s variables set to non-blank text, or None.
 
     Raises:
-        ValueError: The text does not parse; the message names the variable and the value.
+        ValueError: The text does not parse; the message names the setting, the variable, the
+            value and the fix.
     """
     for name in var.names:
         raw = environ.get(name)
@@ -112,7 +143,8 @@ def read_environ(var: EnvVar, environ: Mapping[str, str]) -> Any:
         try:
             return var.parse(raw)
         except ValueError as exc:
-            raise ValueError(f"{name}={raw!r} is invalid: {exc}") from None
+            what = f"otelmetrics setting {setting} (env " if setting else "("
+            raise ValueError(f"{what}{name}={raw[:200]!r}) is invalid: {exc}") from None
     return None
 
 
@@ -133,6 +165,6 @@ def given_values(
     for name, spec in known.items():
         if overrides.get(name) is not None:
             values[name] = overrides[name]
-        elif (parsed := read_environ(spec.metadata["env"], environ)) is not None:
+        elif (parsed := read_environ(spec.metadata["env"], environ, name)) is not None:
             values[name] = parsed
     return values

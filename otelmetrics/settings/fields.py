@@ -16,10 +16,12 @@ from otelmetrics.settings.env import (
     env_var,
     lower,
     parse_bool,
+    parse_int,
     parse_limits,
     parse_list,
     parse_millis,
     parse_pairs,
+    parse_seconds,
     parse_thresholds,
 )
 
@@ -92,7 +94,7 @@ class SettingsFields:
         default="localhost", metadata=env_var("OTEL_EXPORTER_PROMETHEUS_HOST")
     )
     prometheus_port: int | None = field(
-        default=None, metadata=env_var("OTEL_EXPORTER_PROMETHEUS_PORT", parse=int)
+        default=None, metadata=env_var("OTEL_EXPORTER_PROMETHEUS_PORT", parse=parse_int)
     )
     metrics_path: str = field(default="/metrics", metadata=env_var("OTELMETRICS_METRICS_PATH"))
     metrics_token: str | None = field(
@@ -105,7 +107,7 @@ class SettingsFields:
         default=None, metadata=env_var("OTELMETRICS_EXCLUDED_URLS", parse=parse_list)
     )
     cardinality_limit: int = field(
-        default=2000, metadata=env_var("OTELMETRICS_CARDINALITY_LIMIT", parse=int)
+        default=2000, metadata=env_var("OTELMETRICS_CARDINALITY_LIMIT", parse=parse_int)
     )
     process_metrics: bool = field(
         default=True, metadata=env_var("OTELMETRICS_PROCESS_METRICS", parse=parse_bool)
@@ -117,7 +119,7 @@ class SettingsFields:
         default="none", metadata=env_var("OTEL_TRACES_EXPORTER", parse=lower)
     )
     shutdown_timeout: float = field(
-        default=5.0, metadata=env_var("OTELMETRICS_SHUTDOWN_TIMEOUT", parse=float)
+        default=5.0, metadata=env_var("OTELMETRICS_SHUTDOWN_TIMEOUT", parse=parse_seconds)
     )
     # The in-process JSON API, its live page and rolling window.
     api_prefix: str = field(default="/api/metrics", metadata=env_var("OTELMETRICS_API_PREFIX"))
@@ -138,20 +140,20 @@ class SettingsFields:
         metadata=env_var("OTELMETRICS_API_RATE_LIMITS", parse=parse_limits),
     )
     window_seconds: float = field(
-        default=300.0, metadata=env_var("OTELMETRICS_WINDOW_SECONDS", parse=float)
+        default=300.0, metadata=env_var("OTELMETRICS_WINDOW_SECONDS", parse=parse_seconds)
     )
     history_minutes: int = field(
-        default=60, metadata=env_var("OTELMETRICS_HISTORY_MINUTES", parse=int)
+        default=60, metadata=env_var("OTELMETRICS_HISTORY_MINUTES", parse=parse_int)
     )
     stats_dir: str | None = field(default=None, metadata=env_var("OTELMETRICS_STATS_DIR"))
     # Where a pre-fork server's workers keep the series /metrics merges (default: a private
     # directory per server under the system's temp directory).
     multiproc_dir: str | None = field(default=None, metadata=env_var("OTELMETRICS_MULTIPROC_DIR"))
     sse_max_streams: int = field(
-        default=16, metadata=env_var("OTELMETRICS_SSE_MAX_STREAMS", parse=int)
+        default=16, metadata=env_var("OTELMETRICS_SSE_MAX_STREAMS", parse=parse_int)
     )
     sse_interval: float = field(
-        default=5.0, metadata=env_var("OTELMETRICS_SSE_INTERVAL", parse=float)
+        default=5.0, metadata=env_var("OTELMETRICS_SSE_INTERVAL", parse=parse_seconds)
     )
     response_time_header: bool = field(
         default=False, metadata=env_var("OTELMETRICS_RESPONSE_TIME_HEADER", parse=parse_bool)
@@ -162,9 +164,11 @@ class SettingsFields:
     )
     # Domain metrics: users, trading.
     user_timeout_seconds: float = field(
-        default=300.0, metadata=env_var("OTELMETRICS_USER_TIMEOUT_SECONDS", parse=float)
+        default=300.0, metadata=env_var("OTELMETRICS_USER_TIMEOUT_SECONDS", parse=parse_seconds)
     )
-    max_users: int = field(default=10_000, metadata=env_var("OTELMETRICS_MAX_USERS", parse=int))
+    max_users: int = field(
+        default=10_000, metadata=env_var("OTELMETRICS_MAX_USERS", parse=parse_int)
+    )
     strict: bool | None = field(
         default=None, metadata=env_var("OTELMETRICS_STRICT", parse=parse_bool)
     )
@@ -175,7 +179,9 @@ class SettingsFields:
     venues: tuple[str, ...] | None = field(
         default=None, metadata=env_var("OTELMETRICS_VENUES", parse=parse_list)
     )
-    symbol_limit: int = field(default=100, metadata=env_var("OTELMETRICS_SYMBOL_LIMIT", parse=int))
+    symbol_limit: int = field(
+        default=100, metadata=env_var("OTELMETRICS_SYMBOL_LIMIT", parse=parse_int)
+    )
     timezone: str = field(default="UTC", metadata=env_var("OTELMETRICS_TIMEZONE"))
     # Operations views: the YAML file, the CSV snapshot log, exchange feeds and circuit breakers.
     config_file: str | None = field(default=None, metadata=env_var("OTELMETRICS_CONFIG_FILE"))
@@ -183,13 +189,13 @@ class SettingsFields:
         default="logs/metrics.csv", metadata=env_var("OTELMETRICS_SNAPSHOT_PATH")
     )
     snapshot_max_bytes: int = field(
-        default=10_485_760, metadata=env_var("OTELMETRICS_SNAPSHOT_MAX_BYTES", parse=int)
+        default=10_485_760, metadata=env_var("OTELMETRICS_SNAPSHOT_MAX_BYTES", parse=parse_int)
     )
     snapshot_backups: int = field(
-        default=5, metadata=env_var("OTELMETRICS_SNAPSHOT_BACKUPS", parse=int)
+        default=5, metadata=env_var("OTELMETRICS_SNAPSHOT_BACKUPS", parse=parse_int)
     )
     snapshot_interval: float = field(
-        default=0.0, metadata=env_var("OTELMETRICS_SNAPSHOT_INTERVAL", parse=float)
+        default=0.0, metadata=env_var("OTELMETRICS_SNAPSHOT_INTERVAL", parse=parse_seconds)
     )
     feed_pairs: tuple[str, ...] | None = field(
         default=None, metadata=env_var("OTELMETRICS_FEED_PAIRS", parse=parse_list)

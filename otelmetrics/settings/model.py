@@ -12,13 +12,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from otelmetrics.settings.checks import check_settings
+from otelmetrics.settings.checks import check_settings, invalid
 from otelmetrics.settings.defaults import DEFAULT_THRESHOLDS, MAPPING_FIELDS
-from otelmetrics.settings.env import given_values
+from otelmetrics.settings.env import given_values, parse_list
 from otelmetrics.settings.fields import SettingsFields
 from otelmetrics.settings.file import load as load_config_file
 
 __all__ = ["Settings"]
+
+# The settings whose variable is a comma-separated list (exporters, excluded_urls, symbols, ...).
+_LIST_FIELDS = tuple(
+    spec.name for spec in fields(SettingsFields) if spec.metadata["env"].parse is parse_list
+)
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,16 @@ class Settings(SettingsFields):
         # an endpoint class left out must not lose its rate limit.
         for name, defaults in MAPPING_FIELDS:
             object.__setattr__(self, name, {**defaults, **getattr(self, name)})
+        # A list setting takes what its variable takes (``"otlp,prometheus"``) or any sequence
+        # of names (a list, a tuple); it is kept as a tuple.
+        for name in _LIST_FIELDS:
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, parse_list(value))
+            elif isinstance(value, list | tuple):
+                object.__setattr__(self, name, tuple(value))
+            elif value is not None:
+                raise invalid(name, value, "give names as a list or a comma-separated string")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -6,6 +6,9 @@ import pytest
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 import otelmetrics
+from otelmetrics.api import service
+from otelmetrics.api.ratelimit import RateLimiter
+from tests.clock import Clock
 from tests.integration.api_apps import FRAMEWORKS, QUIET_RESOURCES, ApiClient, make_app
 from tests.integration.receivers import GrpcReceiver, HttpReceiver
 
@@ -72,3 +75,16 @@ def handle(make_handle):
 @pytest.fixture
 def client(framework, handle):
     return ApiClient(framework, make_app(framework, handle))
+
+
+@pytest.fixture(autouse=True)
+def limiter_clock(monkeypatch):
+    """The JSON API's rate limiters count time on this clock, which moves only when a test
+    moves it: no bucket refills while a slow machine runs a test's requests."""
+    clock = Clock()
+
+    def make(limits, **options):
+        return RateLimiter(limits, clock=clock, **options)
+
+    monkeypatch.setattr(service, "RateLimiter", make)
+    return clock

@@ -328,9 +328,43 @@ def test_rate_limits_answer_429_with_retry_after(make_handle, framework, tokens)
 
 
 def test_unauthenticated_floods_are_rate_limited_too(make_handle, framework):
-    limits = {"read": 2, "export": 2, "reset": 1, "snapshot": 10}
+    limits = {"read": 2, "export": 2, "reset": 1, "snapshot": 10, "denied": 2}
     client = ApiClient(framework, make_app(framework, make_handle(api_rate_limits=limits)))
     assert [client.get("current").status for _ in range(3)] == [401, 401, 429]
+    assert client.get("current").json()["limit"] == "denied"
+
+
+def test_a_flood_without_credentials_starves_neither_health_nor_valid_tokens(
+    make_handle, framework, tokens
+):
+    """Behind a proxy every client shares one address: 100 requests refused for their
+    credentials spend the denied budget only. /health has no budget; a token still reads."""
+    client = ApiClient(framework, make_app(framework, make_handle()))
+    statuses = [client.get(("current", "history", "alerts")[i % 3]).status for i in range(100)]
+    assert statuses == [401] * 100
+    assert client.get("current", "wrong-token").status == 429  # the flood's own budget is spent
+    assert client.get("health").status == 200
+    assert client.get("current", tokens.read).status == 200
+    assert client.post("reset", tokens.admin).status == 200
+    assert client.get("dashboard").status == 200  # the data-free page, never limited
+
+
+def test_health_is_never_rate_limited(make_handle, framework):
+    limits = {"read": 1, "export": 1, "reset": 1, "snapshot": 1, "denied": 1}
+    client = ApiClient(framework, make_app(framework, make_handle(api_rate_limits=limits)))
+    assert {client.get("health").status for _ in range(300)} == {200}
+
+
+def test_a_read_token_on_an_admin_endpoint_spends_the_denied_budget(
+    make_handle, framework, tokens, limiter_clock
+):
+    limits = {"read": 100, "export": 10, "reset": 5, "snapshot": 10, "denied": 3}
+    client = ApiClient(framework, make_app(framework, make_handle(api_rate_limits=limits)))
+    assert [client.post("reset", tokens.read).status for _ in range(4)] == [403] * 3 + [429]
+    assert client.get("current", tokens.read).status == 200
+    assert client.post("reset", tokens.admin).status == 200
+    limiter_clock.advance(20)  # one token back at 3 per minute
+    assert client.post("reset", tokens.read).status == 403
 
 
 # -- identical JSON from both frameworks ----------------------------------------------------
@@ -589,3 +623,47 @@ def test_open_streams_are_capped_and_a_slot_comes_back_when_its_client_leaves(
         wait_until(reopened, "the slot to come back after the first client left", timeout=10)
     finally:
         server.close()
+
+
+# -- wrong methods and unknown paths under the prefix: the API's own JSON -------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("POST", "/api/metrics/current", ["GET", "HEAD"]),
+        ("DELETE", "/api/metrics/reset", ["POST"]),
+        ("GET", "/api/metrics/clear", ["POST"]),
+        ("PUT", "/api/metrics/metric/latency_p95_ms", ["GET", "HEAD"]),
+        ("OPTIONS", "/api/metrics/health", ["GET", "HEAD"]),
+        ("PATCH", "/api/metrics/dashboard", ["GET", "HEAD"]),
+    ],
+)
+def test_a_wrong_method_answers_405_in_json(client, method, path, allowed):
+    reply = client.request(method, path)
+    assert reply.status == 405
+    assert reply.headers["content-type"] == "application/json"
+    assert reply.json() == {"error": "Method not allowed", "allowed": allowed}
+    assert reply.headers["allow"] == ", ".join(allowed)
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/metrics/nope", "/api/metrics", "/api/metrics/", "/api/metrics/current/x"]
+)
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_an_unknown_path_under_the_prefix_answers_404_in_json(client, method, path):
+    reply = client.request(method, path)
+    assert reply.status == 404
+    assert reply.headers["content-type"] == "application/json"
+    assert reply.json() == {"error": "Not found: no API endpoint at this path"}
+
+
+def test_the_apps_own_404_and_405_stay_the_frameworks(client, framework):
+    missing, wrong = client.request("GET", "/nope"), client.request("POST", "/ok")
+    assert (missing.status, wrong.status) == (404, 405)
+    if framework == "flask":
+        assert missing.headers["content-type"].startswith("text/html")
+        assert wrong.headers["content-type"].startswith("text/html")
+    else:
+        assert missing.json() == {"detail": "Not Found"}
+        assert wrong.json() == {"detail": "Method Not Allowed"}

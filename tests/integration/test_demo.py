@@ -646,3 +646,16 @@ def test_a_demo_that_hangs_while_stopping_exits_within_its_bound_and_says_where(
     text = output.decode()
     assert "did not stop within 0.5 s" in text
     assert "Thread 0x" in text or "Current thread" in text  # every thread's stack, for the report
+
+
+def test_a_demo_that_stopped_in_time_leaves_its_caller_running():
+    stopped = (
+        "import time\n"
+        "from otelmetrics.demo.service import _exit_within\n"
+        "_exit_within(0.5).cancel()  # what run() does once everything stopped\n"
+        "time.sleep(1.5)\n"
+        "print('still running', flush=True)\n"
+    )
+    process = start([PYTHON, "-c", stopped], {})
+    output, _ = process.communicate(timeout=20)
+    assert process.returncode == 0 and b"still running" in output, output

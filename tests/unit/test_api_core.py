@@ -14,8 +14,10 @@ import pytest
 from otelmetrics.api import downloads, page
 from otelmetrics.api.call import ApiRequest, BadParameter, int_param
 from otelmetrics.api.endpoints import ENDPOINT, ENDPOINTS
+from otelmetrics.api.ratelimit import RateLimiter
 from otelmetrics.api.service import MetricsApi
 from otelmetrics.settings import Settings
+from tests.clock import Clock
 
 
 @pytest.mark.parametrize(
@@ -39,7 +41,9 @@ def test_int_param_refuses_the_rest_naming_the_range(raw):
 
 def test_every_endpoint_has_a_handler_and_a_known_rate_limit_class():
     classes = set(Settings().api_rate_limits)
-    assert {endpoint.limit for endpoint in ENDPOINTS} <= classes
+    assert {endpoint.limit for endpoint in ENDPOINTS} - {None} <= classes
+    # Never limited: a load balancer's health probe, and the data-free page.
+    assert [e.name for e in ENDPOINTS if e.limit is None] == ["health", "dashboard"]
     assert len({endpoint.name for endpoint in ENDPOINTS}) == len(ENDPOINTS)
     assert [e.name for e in ENDPOINTS if e.role is None] == ["health", "dashboard"]
     assert [e.name for e in ENDPOINTS if e.role == "admin"] == [
@@ -50,7 +54,7 @@ def test_every_endpoint_has_a_handler_and_a_known_rate_limit_class():
     ]
     assert all(callable(e.handler) for e in ENDPOINTS)
     assert ENDPOINT["clear"].handler is ENDPOINT["reset"].handler  # an alias
-    assert [e.name for e in ENDPOINTS if e.limit != "read"] == [
+    assert [e.name for e in ENDPOINTS if e.limit not in ("read", None)] == [
         "reset",
         "export_json",
         "export_csv",
@@ -166,8 +170,10 @@ def test_each_401_is_a_security_event_of_its_kind(metrics, headers, endpoint, ex
 
 
 def test_403_and_429_are_security_events_and_a_200_is_none(metrics):
-    settings = Settings.from_env(environ={}, api_public=True, api_rate_limits={"reset": 1})
-    api = MetricsApi(settings, lambda: metrics.handle)
+    limits = {"reset": 1, "denied": 1}  # a refused request spends the denied budget
+    settings = Settings.from_env(environ={}, api_public=True, api_rate_limits=limits)
+    limiter = RateLimiter(settings.api_rate_limits, clock=Clock())  # no refill meanwhile
+    api = MetricsApi(settings, lambda: metrics.handle, limiter=limiter)
     assert api.respond(ENDPOINT["current"], request()).status == 200
     assert api.respond(ENDPOINT["clear"], request("/api/metrics/clear")).status == 403
     assert api.respond(ENDPOINT["clear"], request("/api/metrics/clear")).status == 429

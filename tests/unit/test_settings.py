@@ -108,7 +108,13 @@ def test_thresholds_and_rate_limits_merge_with_the_defaults():
     settings = Settings.from_env(env)
     assert settings.thresholds["cpu_usage_pct"] == 90
     assert settings.thresholds["error_rate_pct"] == 5
-    assert settings.api_rate_limits == {"read": 100, "export": 10, "snapshot": 10, "reset": 1}
+    assert settings.api_rate_limits == {
+        "read": 100,
+        "export": 10,
+        "snapshot": 10,
+        "reset": 1,
+        "denied": 100,
+    }
 
 
 @pytest.mark.parametrize(
@@ -145,12 +151,13 @@ def test_strict_follows_the_environment_unless_set(environment, strict, expected
 
 def test_a_partial_mapping_keeps_the_other_defaults():
     limits = Settings.from_env({}, api_rate_limits={"read": 10}).api_rate_limits
-    assert limits == {"read": 10, "export": 10, "snapshot": 10, "reset": 5}  # reset stays limited
+    # reset and the refused requests stay limited
+    assert limits == {"read": 10, "export": 10, "snapshot": 10, "reset": 5, "denied": 100}
     assert Settings(thresholds={"cpu_usage_pct": 1.0}).thresholds["error_rate_pct"] == 5.0
 
 
 def test_unknown_mapping_keys_given_as_kwargs_fail_with_the_valid_ones():
-    with pytest.raises(ValueError, match=r"use keys of \['export', 'read'"):
+    with pytest.raises(ValueError, match=r"use keys of \['denied', 'export', 'read'"):
         Settings.from_env({}, api_rate_limits={"write": 1})
 
 
@@ -162,3 +169,52 @@ def test_the_settings_face_re_exports_sorted_names():
     assert names == sorted(names)
     assert all(hasattr(otelmetrics.settings, name) for name in names)
     assert otelmetrics.config_file.__all__ == ["load"]
+
+
+@pytest.mark.parametrize(
+    ("env", "words"),
+    [
+        (
+            {"OTEL_METRIC_EXPORT_INTERVAL": "5s"},
+            "setting export_interval (env OTEL_METRIC_EXPORT_INTERVAL='5s') is invalid: use a "
+            "number of milliseconds without a unit, e.g. 5000 for 5 s",
+        ),
+        (
+            {"OTELMETRICS_API_RATE_LIMITS": "read=abc"},
+            "setting api_rate_limits (env OTELMETRICS_API_RATE_LIMITS='read=abc') is invalid: "
+            "read='abc': use a whole number of requests per minute, e.g. read=100",
+        ),
+        (
+            {"OTELMETRICS_THRESHOLDS": "cpu_usage_pct=high"},
+            "cpu_usage_pct='high': use a number, e.g. cpu_usage_pct=80",
+        ),
+        ({"OTELMETRICS_SSE_INTERVAL": "2s"}, "use a number of seconds without a unit"),
+        ({"OTELMETRICS_MAX_USERS": "lots"}, "(env OTELMETRICS_MAX_USERS='lots') is invalid: use a"),
+    ],
+)
+def test_unparsable_variables_name_the_setting_the_value_and_the_fix(env, words):
+    with pytest.raises(ValueError) as caught:
+        Settings.from_env(env)
+    assert words in str(caught.value)
+    assert "could not convert" not in str(caught.value)
+    assert "invalid literal" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "given", ["otlp,prometheus", ["otlp", "prometheus"], ("otlp", "prometheus")]
+)
+def test_list_settings_take_a_comma_separated_string_or_a_sequence(given):
+    assert Settings.from_env({}, exporters=given).exporters == ("otlp", "prometheus")
+    assert Settings(excluded_urls=["/a", "/b"]).excluded_urls == ("/a", "/b")
+
+
+@pytest.mark.parametrize(
+    ("given", "shown"),
+    [("otlp,zipkin", "'zipkin'"), (["otlp", ["x"]], "['x']"), (5, "5")],
+)
+def test_a_bad_list_argument_names_the_argument_not_an_unset_variable(given, shown):
+    with pytest.raises(ValueError) as caught:
+        Settings.from_env({}, exporters=given)
+    message = str(caught.value)
+    assert message.startswith("otelmetrics setting exporters (argument exporters= or env ")
+    assert f"= {shown} is invalid" in message
