@@ -31,11 +31,12 @@ class MergedTable:
         self.specs: tuple[InstrumentSpec, ...] = (spec,)
         self._rows: dict[str, tuple[dict[str, Any], list[float]]] = {}
 
-    def add(self, attributes: str, values: tuple[float, ...]) -> None:
-        """Add one arena's ``values`` to the series of ``attributes`` (its JSON items)."""
-        found = self._rows.get(attributes)
+    def add(self, key: str, attributes: list[Any], values: tuple[float, ...]) -> None:
+        """Add one arena's ``values`` to the series ``key`` (its entry's key, the same text in
+        every worker) of ``attributes`` (its items)."""
+        found = self._rows.get(key)
         if found is None:
-            self._rows[attributes] = (dict(json.loads(attributes)), list(values))
+            self._rows[key] = (dict(attributes), list(values))
             return
         summed = found[1]
         for i, value in enumerate(values):
@@ -64,8 +65,12 @@ def _histogram(bounds: tuple[float, ...], values: list[float], at: int) -> Expli
 def merge_arenas(live: Iterable[Path], exited: Iterable[Path]) -> list[MergedTable]:
     """The instruments of every arena, summed (up-down counters: the ``live`` ones only)."""
     tables: dict[str, MergedTable] = {}
+    parsed: dict[str, list[Any]] = {}  # each key's JSON parsed once per scrape, not per worker
     for path, alive in [*((path, True) for path in live), *((path, False) for path in exited)]:
-        for key, values in _entries(path):
+        for raw, values in _entries(path):
+            key = parsed.get(raw)
+            if key is None:
+                key = parsed[raw] = json.loads(raw)
             kind, name, rest = key[0], key[1], key[2:]
             if kind == "S":
                 if name not in tables:
@@ -74,7 +79,7 @@ def merge_arenas(live: Iterable[Path], exited: Iterable[Path]) -> list[MergedTab
             table = tables.get(name)
             if table is None or (not alive and table.specs[0].kind == "updowncounter"):
                 continue
-            table.add(json.dumps(rest[0]), values)
+            table.add(raw, rest[0], values)
     return list(tables.values())
 
 
@@ -90,9 +95,9 @@ def write_merged(tables: Sequence[MergedTable], path: Path) -> None:
     arena.close()
 
 
-def _entries(path: Path) -> Iterable[tuple[list[Any], tuple[float, ...]]]:
+def _entries(path: Path) -> Iterable[tuple[str, tuple[float, ...]]]:
     try:
-        return [(json.loads(key), values) for key, values in read_arena(path)]
+        return list(read_arena(path))
     except (OSError, ValueError):  # gone while compacted, or not an arena: nothing to add
         return []
 
