@@ -68,7 +68,7 @@ def _cell(value: Any) -> str:
 
 def environment() -> dict[str, Any]:
     """Date, interpreter, CPU count and the versions of the packages compared."""
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in PACKAGES:
         try:
             versions[name] = version(name)

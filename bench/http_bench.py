@@ -24,6 +24,19 @@ requests wrk wrote (warm-ups and readiness probes included) and no second scope 
 With ``--candidate DIR`` (a directory holding a patched ``otelmetrics/`` copy) the run also
 serves the otelmetrics app on that copy as ``otelmetrics-candidate``: a change is measured
 against the committed code and the peers in one run. Writes bench/results/http_bench.json.
+
+Several workers (``--workers 2``): the same load on ``gunicorn -w 2`` (gthread, 4 threads each)
+and ``uvicorn --workers 2``, both workers pinned to the server CPU, for ``bare``,
+``otelmetrics`` (each worker's counters and histograms in its memory-mapped arena, /metrics
+adds up every worker) and ``prom-multiproc``: prometheus-flask-exporter's
+``GunicornPrometheusMetrics`` (the master serves the merged metrics on its own port; the
+``child_exit`` hook of ``apps/gunicorn_prom_multiproc.py``) and prometheus-fastapi-instrumentator
+in its multiprocess mode, each with a fresh, empty ``PROMETHEUS_MULTIPROC_DIR``. The check
+scrapes every instrumented server ``SCRAPES`` times: each scrape, whichever worker answers it,
+must count exactly the requests sent to ``/hello`` (ours: ``http.server.request.duration``;
+the exporter: ``flask_http_request_duration_seconds{path="/hello"}``; the instrumentator:
+``http_requests_total{handler="/hello"}``). OTLP goes on per worker and is not checked here
+(the sink keeps one body per variant). Writes bench/results/http_bench_workers.json.
 """
 
 from __future__ import annotations
@@ -48,6 +61,8 @@ APPS = BENCH / "apps"
 SERVER_CPU, CLIENT_CPU = "1", "0"
 EXPORT_MS = 5000
 TARGETS = {"fastapi": 0.90, "flask": 0.97}
+MULTIPROC = "prom-multiproc"  # the peers' multiprocess modes (--workers N only)
+SCRAPES = 4  # scrapes per server in the --workers check: whichever worker answers, exact
 CANDIDATE = "otelmetrics-candidate"  # the otelmetrics app on --candidate's package copy
 # Counts what wrk wrote and the non-2xx answers; prints one line wrk leaves alone.
 WRK_SCRIPT = """
@@ -78,16 +93,18 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
 
 
-def server_command(framework: str, port: int) -> list[str]:
+def server_command(framework: str, port: int, workers: int = 1, variant: str = "") -> list[str]:
     py = sys.executable
     if framework == "flask":
+        hooks = ("-c", "gunicorn_prom_multiproc.py") if variant == MULTIPROC else ()
         return [
-            *("taskset", "-c", SERVER_CPU, py, "-m", "gunicorn", "-w", "1", "-k", "gthread"),
-            *("--threads", "4", "--no-control-socket", "-b", f"127.0.0.1:{port}"),
-            *("--log-level", "warning", "flask_app:app"),
+            *("taskset", "-c", SERVER_CPU, py, "-m", "gunicorn", *hooks, "-w", str(workers)),
+            *("-k", "gthread", "--threads", "4", "--no-control-socket"),
+            *("-b", f"127.0.0.1:{port}", "--log-level", "warning", "flask_app:app"),
         ]
+    several = ("--workers", str(workers)) if workers > 1 else ()
     return [
-        *("taskset", "-c", SERVER_CPU, py, "-m", "uvicorn", "fastapi_app:app"),
+        *("taskset", "-c", SERVER_CPU, py, "-m", "uvicorn", "fastapi_app:app", *several),
         *("--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop", "--http", "httptools"),
         *("--no-access-log", "--log-level", "warning"),
     ]
@@ -112,16 +129,33 @@ class Server:
     """One variant's server process, its port, and the requests it was sent."""
 
     def __init__(
-        self, framework: str, variant: str, sink: int, logs: Path, candidate: str = ""
+        self,
+        framework: str,
+        variant: str,
+        sink: int,
+        logs: Path,
+        candidate: str = "",
+        workers: int = 1,
     ) -> None:
         self.framework, self.variant = framework, variant
         self.port = free_port()
         self.log = logs / f"{framework}-{variant}.log"
+        env = variant_env(framework, variant, sink, candidate)
+        self.metrics_port = self.port  # where its merged metrics are scraped
+        if variant == MULTIPROC:
+            # a fresh directory, empty before the server starts (as prometheus_client requires)
+            multiproc = logs / f"{framework}-multiproc"
+            shutil.rmtree(multiproc, ignore_errors=True)
+            multiproc.mkdir()
+            env["PROMETHEUS_MULTIPROC_DIR"] = str(multiproc)
+            if framework == "flask":  # GunicornPrometheusMetrics: the master's own port
+                self.metrics_port = free_port()
+                env["BENCH_METRICS_PORT"] = str(self.metrics_port)
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
-                server_command(framework, self.port),
+                server_command(framework, self.port, workers, variant),
                 cwd=APPS,
-                env=variant_env(framework, variant, sink, candidate),
+                env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -210,6 +244,59 @@ def scrape(server: Server) -> dict[str, float]:
         return duration_counts(response.read().decode())
 
 
+def hello_count(server: Server) -> float | None:
+    """Requests to /hello that one scrape of ``server``'s merged metrics counts (None: not
+    instrumented)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    if server.variant == "bare":
+        return None
+    url = f"http://127.0.0.1:{server.metrics_port}/metrics"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        text = response.read().decode()
+    if server.variant.startswith("otelmetrics"):
+        return duration_counts(text).get("otelmetrics", 0.0)
+    # the peers: prometheus-flask-exporter / prometheus-fastapi-instrumentator defaults
+    name, label = (
+        ("flask_http_request_duration_seconds_count", "path")
+        if server.framework == "flask"
+        else ("http_requests_total", "handler")
+    )
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name and sample.labels.get(label) == "/hello"
+    )
+
+
+def check_workers(servers: list[Server]) -> tuple[list[str], dict[str, Any]]:
+    """Scrape each instrumented server ``SCRAPES`` times: each must count what was sent."""
+    problems: list[str] = []
+    checks: dict[str, Any] = {}
+    for server in servers:
+        try:
+            counts = [hello_count(server) for _ in range(SCRAPES)]
+        except OSError as exc:
+            problems.append(f"{server.name}: scrape failed: {exc}")
+            checks[server.variant] = {"sent": server.sent, "counts": [], "exact": False}
+            continue
+        if counts[0] is None:
+            continue
+        exact = all(count == server.sent for count in counts)
+        checks[server.variant] = {"sent": server.sent, "counts": counts, "exact": exact}
+        line = (
+            f"{server.name}: {SCRAPES} scrapes count "
+            + ", ".join(f"{c:.0f}" for c in counts if c is not None)
+            + f"; {server.sent} were sent"
+        )
+        if exact:
+            print(f"check: {line} (exact: PASS)")
+        else:
+            problems.append("COUNT MISMATCH (FAIL): " + line)
+    return problems, checks
+
+
 def check_counts(servers: list[Server], dump: Path, load_end: float) -> list[str]:
     """Compare each otelmetrics server's /metrics and newest OTLP export with what was sent."""
     problems = []
@@ -247,12 +334,13 @@ def check_counts(servers: list[Server], dump: Path, load_end: float) -> list[str
 def bench_framework(framework: str, args: argparse.Namespace, sink: int, dump: Path) -> Any:
     sys.path.insert(0, str(APPS))
     module = __import__(f"{framework}_app")
-    variants = [v for v in module.VARIANTS if not args.variants or v in args.variants]
+    offered = module.VARIANTS if args.workers == 1 else module.MULTIWORKER_VARIANTS
+    variants = [v for v in offered if not args.variants or v in args.variants]
     logs = Path(tempfile.mkdtemp(prefix=f"bench-{framework}-"))
-    servers = [Server(framework, v, sink, logs) for v in variants]
+    servers = [Server(framework, v, sink, logs, workers=args.workers) for v in variants]
     if args.candidate:
         variants.append(CANDIDATE)
-        servers.append(Server(framework, CANDIDATE, sink, logs, args.candidate))
+        servers.append(Server(framework, CANDIDATE, sink, logs, args.candidate, args.workers))
     script = logs / "count.lua"
     script.write_text(WRK_SCRIPT)
     runs: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
@@ -274,7 +362,12 @@ def bench_framework(framework: str, args: argparse.Namespace, sink: int, dump: P
                 flush=True,
             )
         load_end = time.time()
-        problems += check_counts(servers, dump, load_end)
+        checks: dict[str, Any] = {}
+        if args.workers == 1:
+            problems += check_counts(servers, dump, load_end)
+        else:
+            found, checks = check_workers(servers)
+            problems += found
         exports = {
             s.variant: _read_int(dump / f"{framework}-{s.variant}_v1_metrics.count")
             for s in servers
@@ -284,7 +377,7 @@ def bench_framework(framework: str, args: argparse.Namespace, sink: int, dump: P
             server.stop()
         shutil.rmtree(logs, ignore_errors=True)
     print(f"{framework}: OTLP exports received per variant: {exports}")
-    return runs, problems, exports
+    return runs, problems, exports, checks
 
 
 def _response_problems(server: Server, result: dict[str, Any]) -> list[str]:
@@ -333,7 +426,7 @@ def verdicts(rows: list[dict[str, Any]]) -> dict[str, bool]:
             name = f"{framework} {ours}"
             out[f"{name} >= {target}x bare"] = ok = ratio[ours] >= target
             print(f"target: {name} {ratio[ours]:.3f}x bare (>= {target}) -> {_verdict(ok)}")
-            for peer in ("otel", "prom"):
+            for peer in ("otel", "prom", MULTIPROC):
                 if peer in ratio:
                     out[f"{name} ahead of {peer}"] = ok = ratio[ours] > ratio[peer]
                     print(
@@ -355,6 +448,13 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of wrk per variant")
     parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server worker processes; above 1: gunicorn -w N / uvicorn --workers N with the "
+        f"variants bare, otelmetrics and {MULTIPROC} (the peers' multiprocess modes)",
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: 2 rounds of 2 s")
     parser.add_argument(
         "--candidate",
@@ -362,7 +462,11 @@ def main() -> int:
         help="a directory holding a patched otelmetrics/ package: adds the variant "
         f"{CANDIDATE} (the otelmetrics app importing that copy) to the same run",
     )
-    parser.add_argument("--out", help="JSON results path (default bench/results/http_bench.json)")
+    parser.add_argument(
+        "--out",
+        help="JSON results path (default bench/results/http_bench.json, "
+        "http_bench_workers.json with --workers N)",
+    )
     args = parser.parse_args()
     args.variants = [v for v in args.variants.split(",") if v]
     args.candidate = os.path.abspath(args.candidate) if args.candidate else ""
@@ -375,7 +479,7 @@ def main() -> int:
             print(f"{tool} not found: apt-get install {tool}", file=sys.stderr)
             return 2
     env_info = _common.environment()
-    print(f"# http_bench.py — {_common.describe(env_info)}\n")
+    print(f"# http_bench.py — {_common.describe(env_info)}; {args.workers} worker(s)\n")
     dump = Path(tempfile.mkdtemp(prefix="bench-otlp-"))
     sink_port = free_port()
     sink = subprocess.Popen(
@@ -389,8 +493,8 @@ def main() -> int:
     raw: dict[str, Any] = {}
     try:
         for framework in args.frameworks.split(","):
-            runs, found, exports = bench_framework(framework, args, sink_port, dump)
-            raw[framework] = {"runs": runs, "otlp_exports": exports}
+            runs, found, exports, checks = bench_framework(framework, args, sink_port, dump)
+            raw[framework] = {"runs": runs, "otlp_exports": exports, "count_checks": checks}
             rows += summarize(framework, runs)
             problems += found
     except RuntimeError as exc:
@@ -403,7 +507,8 @@ def main() -> int:
         report(rows, args)
     targets = verdicts(rows)
     data = {"environment": env_info, "args": vars(args), "summary": rows, "raw": raw}
-    out = _common.save("http_bench", {**data, "targets": targets, "problems": problems}, args.out)
+    name = "http_bench" if args.workers == 1 else "http_bench_workers"
+    out = _common.save(name, {**data, "targets": targets, "problems": problems}, args.out)
     print(f"\nwrote {out}")
     for problem in problems:
         print(f"FAILED: {problem}", file=sys.stderr)
@@ -436,9 +541,10 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
         )
         for r in rows
     ]
+    servers = "1 worker" if args.workers == 1 else f"{args.workers} workers"
     print(
-        f"\n## HTTP over loopback (wrk -t1 -c{args.connections}, {args.rounds} interleaved "
-        f"rounds x {args.duration} s; medians)\n"
+        f"\n## HTTP over loopback, {servers} (wrk -t1 -c{args.connections}, {args.rounds} "
+        f"interleaved rounds x {args.duration} s; medians)\n"
     )
     print(markdown(headers, table) + "\n")
 

@@ -16,17 +16,30 @@ no other instrumentation scope records ``http.server.request.duration`` a second
 Exporters never fire during timing (OTLP points at a closed port with a 10-minute interval).
 ``--candidate DIR`` adds ``otelmetrics-candidate``, the otelmetrics app importing the patched
 ``otelmetrics/`` copy in DIR. Writes bench/results/inproc.json.
+
+Worker mode (the series of a pre-fork server's worker, kept in a memory-mapped arena so a
+scrape can add up every worker): the variant ``otelmetrics-arena`` is the otelmetrics app
+whose worker calls ``otelmetrics.core.shared.use(Arena(...))`` before its first request, so
+every series it creates lives in the arena, as under gunicorn or ``uvicorn --workers``. And a
+recording section, in its own process on the same CPU: ns per request for the hot path
+(``handle.http.start()`` + ``finish()`` over micro.py's 8-request mix) with plain series and with
+arena series, and ns per ``add`` of one histogram and one counter, plain and arena-backed,
+interleaved rounds, net of the loop (``--no-recording`` skips it).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import _common
@@ -45,6 +58,7 @@ Caller = tuple[Callable[[int], list[str]], Callable[[str], bytes]]
 
 
 CANDIDATE = "otelmetrics-candidate"  # the otelmetrics app on --candidate's package copy
+ARENA = "otelmetrics-arena"  # the otelmetrics app with its series in a worker's arena
 
 
 def python_path(candidate: str = "") -> str:
@@ -140,15 +154,17 @@ def worker(framework: str, variant: str, warmup: int) -> None:
     """Serve commands from stdin: ``run N`` -> one JSON line; ``scrape`` -> one JSON line."""
     if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
         os.sched_setaffinity(0, {1})
+    arena = None
+    if variant == ARENA:  # as a pre-fork server's worker: its series in a shared arena
+        from otelmetrics.core import shared
+
+        directory = Path(tempfile.mkdtemp(prefix="bench-arena-"))
+        arena = shared.Arena(directory / f"{os.getpid()}.arena")
+        shared.use(arena)
+        variant = "otelmetrics"
     os.environ["BENCH_VARIANT"] = variant
-    if framework == "flask":
-        import flask_app
-
-        batch, get = flask_caller(flask_app.app)
-    else:
-        import fastapi_app
-
-        batch, get = asgi_caller(fastapi_app.app)
+    app = importlib.import_module(f"{framework}_app").app  # bench/apps, on the path
+    batch, get = flask_caller(app) if framework == "flask" else asgi_caller(app)
     served, bad = 0, 0
 
     def run(k: int) -> float:
@@ -168,7 +184,24 @@ def worker(framework: str, variant: str, warmup: int) -> None:
             print(json.dumps({"us": run(int(arg[0]))}), flush=True)
         elif command == "scrape":
             counts = duration_counts(get("/metrics").decode()) if "otelmetrics" in variant else {}
-            print(json.dumps({"served": served, "non_200": bad, "counts": counts}), flush=True)
+            stats = {"served": served, "non_200": bad, "counts": counts}
+            if arena is not None:  # what the other workers' scrapes would read
+                stats["arena_counts"] = _arena_count(arena.path)
+            print(json.dumps(stats), flush=True)
+    if arena is not None:
+        shutil.rmtree(arena.path.parent, ignore_errors=True)
+
+
+def _arena_count(path: Path) -> float:
+    """Requests the arena's ``http.server.request.duration`` series count (their count slots)."""
+    from otelmetrics.core.merge import merge_arenas
+
+    return sum(
+        values[-1]
+        for table in merge_arenas([path], [])
+        if table.specs[0].name == "http.server.request.duration"
+        for _, values in table.rows()
+    )
 
 
 class Worker:
@@ -176,7 +209,7 @@ class Worker:
 
     def __init__(self, framework: str, variant: str, warmup: int, candidate: str = "") -> None:
         self.name = f"{framework}/{variant}"
-        app_variant = "otelmetrics" if variant == CANDIDATE else variant
+        app_variant = "otelmetrics" if variant == CANDIDATE else variant  # ARENA: in the worker
         cmd = [sys.executable, __file__, "--worker", framework, app_variant, "--n", str(warmup)]
         self.process = subprocess.Popen(
             cmd,
@@ -270,6 +303,12 @@ def check(framework: str, stats: dict[str, Any]) -> list[str]:
                 f"DOUBLE COUNT: {name}: scope {scope!r} also records "
                 f"http.server.request.duration ({count:.0f} requests)"
             )
+        if "arena_counts" in s:
+            line = f"{name}: its arena counts {s['arena_counts']:.0f}, {s['served']} were served"
+            if s["arena_counts"] != s["served"]:
+                problems.append("ARENA COUNT MISMATCH: " + line)
+            else:
+                print(f"check: {line} (exact)")
     return problems
 
 
@@ -292,11 +331,163 @@ def ahead(rows: list[dict[str, Any]]) -> dict[str, bool]:
 
 def variants_for(framework: str, wanted: list[str]) -> list[str]:
     sys.path.insert(0, str(APPS))
-    if framework == "flask":
-        from flask_app import VARIANTS
-    else:
-        from fastapi_app import VARIANTS
-    return [v for v in wanted if v in VARIANTS] if wanted else list(VARIANTS)
+    variants: tuple[str, ...] = importlib.import_module(f"{framework}_app").VARIANTS
+    offered = [*variants, ARENA] if "otelmetrics" in variants else list(variants)
+    return [v for v in wanted if v in offered] if wanted else offered
+
+
+# -- recording: plain series vs a worker's arena series, ns per request ---------------------
+
+RECORDING = (
+    # (name, statement, calls per round, baseline subtracted)
+    ("loop: k = nxt_req()", "k = nxt_req()", 400_000, None),
+    ("loop: v = nxt()", "v = nxt()", 400_000, None),
+    (
+        "single process: start()+finish(), mix",
+        "k = nxt_req(); plain.finish(plain.start(k[0], k[3]), *k)",
+        100_000,
+        "loop: k = nxt_req()",
+    ),
+    (
+        "worker (arena): start()+finish(), mix",
+        "k = nxt_req(); arena.finish(arena.start(k[0], k[3]), *k)",
+        100_000,
+        "loop: k = nxt_req()",
+    ),
+    ("single process: histogram add", "v = nxt(); hist.add(v)", 300_000, "loop: v = nxt()"),
+    ("worker (arena): histogram add", "v = nxt(); shist.add(v)", 300_000, "loop: v = nxt()"),
+    ("single process: counter add", "v = nxt(); total.add(v)", 300_000, "loop: v = nxt()"),
+    ("worker (arena): counter add", "v = nxt(); stotal.add(v)", 300_000, "loop: v = nxt()"),
+)
+
+
+def recording_env(directory: str) -> dict[str, Any]:
+    """Two handles as ``configure()`` builds them: one's series in plain memory, the other's
+    created while an arena is in use (as in a pre-fork server's worker)."""
+    import itertools
+    import random
+
+    import otelmetrics
+    from otelmetrics.core import shared
+    from otelmetrics.core.aggregators import (
+        ExplicitBuckets,
+        SharedExplicitBuckets,
+        SharedTotal,
+        Total,
+    )
+    from otelmetrics.core.store import arena_values
+    from otelmetrics.instruments.http import ACTIVE, DURATION, DURATION_BOUNDS
+
+    mix: list[tuple[Any, ...]] = importlib.import_module("micro").REQUEST_MIX  # micro.py's
+
+    def handle() -> Any:
+        made = otelmetrics.configure(
+            exporters=("none",), process_metrics=False, set_global=False, cardinality_limit=2000
+        )
+        for k in mix:  # create every series of the mix now
+            made.http.finish(made.http.start(k[0], k[3]), *k)
+        return made.http
+
+    plain = handle()
+    arena = shared.Arena(Path(directory) / f"{os.getpid()}.arena")
+    shared.use(arena)
+    try:
+        in_arena = handle()
+    finally:
+        shared.use(None)
+    kinds = {type(a).__name__ for aggs in in_arena.requests.series.values() for a in aggs}
+    if kinds != {"SharedExplicitBuckets"}:
+        raise RuntimeError(f"the arena handle's series are {kinds}, not in the arena")
+    rnd = random.Random(42)
+    values = [rnd.lognormvariate(-4.0, 0.8) for _ in range(4096)]
+    attributes = {"http.request.method": "GET", "url.scheme": "https"}
+    return {
+        "nxt": itertools.cycle(values).__next__,
+        "nxt_req": itertools.cycle(mix).__next__,
+        "plain": plain,
+        "arena": in_arena,
+        "hist": ExplicitBuckets(DURATION_BOUNDS),
+        "shist": SharedExplicitBuckets(
+            DURATION_BOUNDS, arena_values(arena, DURATION, {"bench": "hist"})
+        ),
+        "total": Total(),
+        "stotal": SharedTotal(arena_values(arena, ACTIVE, attributes)),
+    }
+
+
+def recording(rounds: int, scale: float) -> None:
+    """In its own process on the apps' CPU: print the recording samples as one JSON line."""
+    import gc
+    import timeit
+
+    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
+        os.sched_setaffinity(0, {1})
+    directory = tempfile.mkdtemp(prefix="bench-arena-")
+    try:
+        env = recording_env(directory)
+        timers = {
+            name: timeit.Timer(stmt, setup="gc.enable()", globals={**env, "gc": gc})
+            for name, stmt, _, _ in RECORDING
+        }
+        numbers = {name: max(1000, int(n * scale)) for name, _, n, _ in RECORDING}
+        samples: dict[str, list[float]] = {name: [] for name in timers}
+        for name, timer in timers.items():  # warm-up
+            timer.timeit(numbers[name] // 10)
+        for turn in range(rounds):
+            for name in rotated(list(timers), turn):
+                samples[name].append(timers[name].timeit(numbers[name]) / numbers[name] * 1e9)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    print(json.dumps(samples))
+
+
+def measure_recording(rounds: int, scale: float) -> list[dict[str, Any]]:
+    cmd = [sys.executable, __file__, "--recording", str(rounds), "--scale", str(scale)]
+    done = subprocess.run(
+        cmd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": python_path()}
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"the recording process failed:\n{done.stderr[-3000:]}")
+    samples: dict[str, list[float]] = json.loads(done.stdout.splitlines()[-1])
+    medians = {name: median(xs) for name, xs in samples.items()}
+    rows: list[dict[str, Any]] = []
+    for name, stmt, _, base in RECORDING:
+        net = [x - (medians[base] if base else 0.0) for x in samples[name]]
+        rows.append(
+            {
+                "name": name,
+                "stmt": stmt,
+                "median_ns": medians[name],
+                "min_ns": min(samples[name]),
+                "max_ns": max(samples[name]),
+                "net_ns": median(net),
+                "samples_ns": samples[name],
+            }
+        )
+    net_of = {row["name"]: row["net_ns"] for row in rows}
+    for row in rows:
+        if row["name"].startswith("worker (arena): "):
+            single = net_of["single process: " + row["name"].removeprefix("worker (arena): ")]
+            row["added_ns"] = row["net_ns"] - single
+            row["ratio"] = row["net_ns"] / single
+    return rows
+
+
+def report_recording(rows: list[dict[str, Any]], rounds: int) -> None:
+    headers = ["benchmark", "median ns", "min-max ns", "net ns", "worker - single ns", "ratio"]
+    table = [
+        (
+            r["name"],
+            r["median_ns"],
+            f"{r['min_ns']:.0f}-{r['max_ns']:.0f}",
+            r["net_ns"],
+            round(r["added_ns"], 1) if "added_ns" in r else "",
+            f"{r['ratio']:.2f}x" if "ratio" in r else "",
+        )
+        for r in rows
+    ]
+    print(f"\n## Recording: single process vs worker arena, ns ({rounds} interleaved rounds)\n")
+    print(markdown(headers, table) + "\n")
 
 
 def main() -> int:
@@ -312,11 +503,20 @@ def main() -> int:
         help="a directory holding a patched otelmetrics/ package: adds the variant "
         f"{CANDIDATE} (the otelmetrics app importing that copy) to the same run",
     )
+    parser.add_argument(
+        "--no-recording", action="store_true", help="skip the recording section (arena vs plain)"
+    )
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--recording", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--scale", type=float, default=1.0, help=argparse.SUPPRESS)
     parser.add_argument("--out", help="JSON results path (default bench/results/inproc.json)")
     args = parser.parse_args()
     if args.worker:
-        worker(*args.worker, warmup=args.n)
+        framework, variant = args.worker
+        worker(framework, variant, warmup=args.n)
+        return 0
+    if args.recording:
+        recording(args.recording, args.scale)
         return 0
     rounds, n = (3, 300) if args.quick else (args.rounds, args.n)
     args.candidate = os.path.abspath(args.candidate) if args.candidate else ""
@@ -347,7 +547,18 @@ def main() -> int:
     print(f"\n## In-process, µs per request ({rounds} interleaved rounds x {n} requests)\n")
     print(markdown(headers, table) + "\n")
     verdicts = ahead(rows)
-    data = {"environment": env_info, "args": vars(args), "summary": rows, "raw": raw}
+    record_rows: list[dict[str, Any]] = []
+    if not args.no_recording:
+        record_rounds = 3 if args.quick else 9
+        record_rows = measure_recording(record_rounds, 0.1 if args.quick else 1.0)
+        report_recording(record_rows, record_rounds)
+    data = {
+        "environment": env_info,
+        "args": vars(args),
+        "summary": rows,
+        "recording": record_rows,
+        "raw": raw,
+    }
     out = _common.save("inproc", {**data, "ahead": verdicts}, args.out)
     print(f"\nwrote {out}")
     for problem in problems:

@@ -8,6 +8,9 @@ environment: in-app /metrics, plus OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set)
 0.165 records its own ``http.server.request.duration`` through the global MeterProvider
 once one is configured, which otelmetrics does); ``otel`` (FastAPIInstrumentor + an SDK
 MeterProvider exporting OTLP/HTTP); ``prom`` (prometheus-fastapi-instrumentator defaults).
+Under ``uvicorn --workers 2`` (``MULTIWORKER_VARIANTS``) also ``prom-multiproc``: the same
+instrumentator with ``PROMETHEUS_MULTIPROC_DIR`` set, its multiprocess mode (the /metrics
+handler adds up every worker's files with prometheus_client's ``MultiProcessCollector``).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ NATIVE_TELEMETRY = "telemetry" in inspect.signature(FastAPI).parameters
 VARIANTS = ("bare", "otelmetrics", "otel", "prom") + (
     ("otelmetrics-native-off",) if NATIVE_TELEMETRY else ()
 )
+MULTIWORKER_VARIANTS = ("bare", "otelmetrics", "prom-multiproc")
 
 
 def create_app(variant: str) -> FastAPI:
@@ -35,8 +39,10 @@ def create_app(variant: str) -> FastAPI:
     async def hello() -> PlainTextResponse:
         return PlainTextResponse("hello")
 
-    if variant not in VARIANTS:
-        raise SystemExit(f"unknown BENCH_VARIANT {variant!r}; use one of {VARIANTS}")
+    if variant not in VARIANTS + MULTIWORKER_VARIANTS:
+        raise SystemExit(
+            f"unknown BENCH_VARIANT {variant!r}; use one of {VARIANTS + MULTIWORKER_VARIANTS}"
+        )
     if variant.startswith("otelmetrics"):
         import otelmetrics
 
@@ -46,7 +52,7 @@ def create_app(variant: str) -> FastAPI:
         from sdk_provider import make_meter_provider
 
         FastAPIInstrumentor.instrument_app(app, meter_provider=make_meter_provider("fastapi-otel"))
-    elif variant == "prom":
+    elif variant in ("prom", "prom-multiproc"):  # multiproc: PROMETHEUS_MULTIPROC_DIR is set
         from prometheus_fastapi_instrumentator import Instrumentator
 
         Instrumentator().instrument(app).expose(app)

@@ -5,7 +5,9 @@
 Variants: ``bare``; ``otelmetrics`` (``otelmetrics.instrument(app)``, configured from the
 environment: in-app /metrics, plus OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set); ``otel``
 (FlaskInstrumentor + an SDK MeterProvider exporting OTLP/HTTP); ``prom``
-(prometheus-flask-exporter defaults).
+(prometheus-flask-exporter defaults). Under ``gunicorn -w 2`` (``MULTIWORKER_VARIANTS``) also
+``prom-multiproc``: ``GunicornPrometheusMetrics(app)``, prometheus-flask-exporter's multiprocess
+mode, with ``PROMETHEUS_MULTIPROC_DIR`` set and the hooks of ``gunicorn_prom_multiproc.py``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import os
 from flask import Flask
 
 VARIANTS = ("bare", "otelmetrics", "otel", "prom")
+MULTIWORKER_VARIANTS = ("bare", "otelmetrics", "prom-multiproc")
 
 
 def create_app(variant: str) -> Flask:
@@ -32,13 +35,23 @@ def create_app(variant: str) -> Flask:
         from opentelemetry.instrumentation.flask import FlaskInstrumentor
         from sdk_provider import make_meter_provider
 
-        FlaskInstrumentor().instrument_app(app, meter_provider=make_meter_provider("flask-otel"))
+        FlaskInstrumentor().instrument_app(  # type: ignore[no-untyped-call]
+            app, meter_provider=make_meter_provider("flask-otel")
+        )
     elif variant == "prom":
-        from prometheus_flask_exporter import PrometheusMetrics
+        from prometheus_flask_exporter import PrometheusMetrics  # type: ignore[import-untyped]
 
         PrometheusMetrics(app)
+    elif variant == "prom-multiproc":
+        from prometheus_flask_exporter.multiprocess import (  # type: ignore[import-untyped]
+            GunicornPrometheusMetrics,
+        )
+
+        GunicornPrometheusMetrics(app)
     elif variant != "bare":
-        raise SystemExit(f"unknown BENCH_VARIANT {variant!r}; use one of {VARIANTS}")
+        raise SystemExit(
+            f"unknown BENCH_VARIANT {variant!r}; use one of {VARIANTS + MULTIWORKER_VARIANTS}"
+        )
     return app
 
 
