@@ -10,7 +10,13 @@ Framework entry points: :class:`otelmetrics.flask.OtelMetrics` (``init_app``) an
 :func:`otelmetrics.fastapi.instrument_app` / ``OtelMetricsMiddleware``.
 """
 
-from otelmetrics.instrument import instrument, uninstrument
+from otelmetrics.instrument import (
+    instrument,
+    instrument_http_clients,
+    uninstrument,
+    uninstrument_http_clients,
+    url_template,
+)
 from otelmetrics.pipeline import VERSION as __version__
 from otelmetrics.pipeline import MetricsHandle, configure, observable_gauge
 from otelmetrics.settings import Settings
@@ -21,6 +27,9 @@ __all__ = [
     "__version__",
     "configure",
     "instrument",
+    "instrument_http_clients",
     "observable_gauge",
     "uninstrument",
+    "uninstrument_http_clients",
+    "url_template",
 ]

@@ -1,9 +1,12 @@
-"""The ``otelmetrics`` command: ``otelmetrics demo`` runs the simulated trading service."""
+"""The ``otelmetrics`` command: ``otelmetrics demo`` runs the simulated trading service,
+``otelmetrics instrument COMMAND ...`` runs a command with its apps instrumented (the
+``otelmetrics-instrument`` launcher, :mod:`otelmetrics.launcher.command`)."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -42,7 +45,12 @@ class _Scenario(argparse.Action):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the chosen command; returns the exit status."""
-    options = demo_options(argv)
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["instrument"]:
+        from otelmetrics.launcher.command import main as instrument
+
+        return instrument(args[1:], prog="otelmetrics instrument")
+    options = demo_options(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     from otelmetrics.demo.service import run
 
@@ -66,6 +74,11 @@ def demo_options(argv: Sequence[str] | None = None) -> DemoOptions:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _demo_arguments(demo)
+    commands.add_parser(
+        "instrument",
+        help="run COMMAND with every Flask/FastAPI app it creates instrumented",
+        add_help=False,
+    )
     args = parser.parse_args(argv)
     return DemoOptions(
         host=args.host,

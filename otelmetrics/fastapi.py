@@ -41,8 +41,13 @@ from otelmetrics.api import starlette_routes as starlette_api
 from otelmetrics.api.auth import Authorize
 from otelmetrics.api.service import MetricsApi
 from otelmetrics.instruments.user_ids import UserIdExtractor
-from otelmetrics.pipeline import MetricsHandle, default_handle, tracing, wanted_by_an_app
-from otelmetrics.settings import Settings
+from otelmetrics.pipeline import (
+    MetricsHandle,
+    default_handle,
+    settings_from_env,
+    tracing,
+    wanted_by_an_app,
+)
 
 __all__ = ["OtelMetricsMiddleware", "instrument_app", "uninstrument_app"]
 
@@ -73,11 +78,12 @@ def instrument_app(
     if getattr(app.state, "otelmetrics", None) is not None:
         _logger.warning("otelmetrics: this ASGI app is already instrumented")
         return
-    settings = handle.settings if handle else Settings.from_env()
+    settings = handle.settings if handle else settings_from_env()
     if handle is None:
         wanted_by_an_app()  # a pre-fork worker configures now, not on its first request
     if settings.sdk_disabled:
         return
+    tracing.take_over(app, "fastapi")
     middleware = native_before = None
     if not tracing.auto_instrumented(app):
         middleware = Middleware(OtelMetricsMiddleware, handle=handle, user_id=user_id)

@@ -39,7 +39,13 @@ from otelmetrics.api import flask_routes as flask_api
 from otelmetrics.api.auth import Authorize
 from otelmetrics.api.service import MetricsApi
 from otelmetrics.instruments.user_ids import UserIdExtractor
-from otelmetrics.pipeline import MetricsHandle, default_handle, tracing, wanted_by_an_app
+from otelmetrics.pipeline import (
+    MetricsHandle,
+    default_handle,
+    settings_from_env,
+    tracing,
+    wanted_by_an_app,
+)
 from otelmetrics.settings import Settings
 
 __all__ = ["OtelMetrics"]
@@ -84,9 +90,10 @@ class OtelMetrics:
         if EXTENSION in app.extensions:
             _logger.warning("otelmetrics: Flask app %r is already instrumented", app.name)
             return
-        settings = self._handle.settings if self._handle else Settings.from_env()
+        settings = self._handle.settings if self._handle else settings_from_env()
         if settings.sdk_disabled:
             return
+        tracing.take_over(app, "flask")
         state = _AppState(app, self._handle, settings, self._user_id)
         app.extensions[EXTENSION] = state
         state.install()

@@ -6,15 +6,30 @@ already imported, and likewise for Starlette.
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import TYPE_CHECKING, Any
+
+from otelmetrics.adapters import http_clients
+from otelmetrics.adapters.client_calls import url_template
+from otelmetrics.core.once import LogOnce
+from otelmetrics.instruments.http_client import HttpClientMetrics
 
 if TYPE_CHECKING:
     from otelmetrics.api.auth import Authorize
     from otelmetrics.instruments.user_ids import UserIdExtractor
     from otelmetrics.pipeline import MetricsHandle
 
-__all__ = ["instrument", "uninstrument"]
+__all__ = [
+    "instrument",
+    "instrument_http_clients",
+    "uninstrument",
+    "uninstrument_http_clients",
+    "url_template",
+]
+
+_logger = logging.getLogger(__name__)
+_log_once = LogOnce(_logger, later=None)
 
 
 def _framework(app: Any) -> str:
@@ -74,3 +89,45 @@ def uninstrument(app: Any) -> None:
         from otelmetrics.fastapi import uninstrument_app
 
         uninstrument_app(app)
+
+
+def instrument_http_clients(*, handle: MetricsHandle | None = None) -> list[str]:
+    """Record the outgoing calls of ``requests``, ``httpx`` (sync and async) and ``aiohttp``.
+
+    Each call made through an installed library gets ``http.client.request.duration``, the body
+    sizes where known and ``http.client.active_requests``; a call that fails without a response
+    counts with ``error.type`` = the exception's class name, and the exception reaches the caller
+    unchanged. otelmetrics' own exports are never counted. A second call logs a warning and
+    changes nothing. Usage::
+
+        otelmetrics.instrument_http_clients()
+        with otelmetrics.url_template("/api/v3/order/{id}"):   # optional: url.template
+            requests.get(f"https://api.exchange.example/api/v3/order/{order_id}")
+
+    Args:
+        handle: The handle to record into; default: the one ``configure()`` set, or one
+            configured from the environment on the first call.
+
+    Returns:
+        The libraries patched (``["aiohttp", "httpx", "requests"]`` with all three installed).
+    """
+    if handle is not None:
+        found = handle.http_clients
+        return http_clients.instrument(lambda: found)
+    return http_clients.instrument(_default_clients)
+
+
+def uninstrument_http_clients() -> None:
+    """Undo :func:`instrument_http_clients` (a no-op when the clients are not instrumented)."""
+    http_clients.uninstrument()
+
+
+def _default_clients() -> HttpClientMetrics | None:
+    """The default handle's client metrics; None (logged once) when it cannot be configured."""
+    from otelmetrics.pipeline import default_handle
+
+    try:
+        return default_handle().http_clients
+    except Exception:
+        _log_once("default", "otelmetrics: outgoing calls go unrecorded", exc_info=True)
+        return None

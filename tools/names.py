@@ -46,6 +46,8 @@ SEVERITY = "severity"
 # Attributes of our instruments.
 ROUTE = "http_route"
 STATUS = "http_response_status_code"
+SERVER_ADDRESS = "server_address"
+ERROR_TYPE = "error_type"
 CPU_MODE = "cpu_mode"
 WS_ROUTE = "websocket_route"
 WS_EVENT = "websocket_event"
@@ -74,6 +76,12 @@ HTTP_DURATION = "http_server_request_duration_seconds"
 HTTP_REQUESTS = f"{HTTP_DURATION}_count"
 HTTP_BUCKET = f"{HTTP_DURATION}_bucket"
 HTTP_ACTIVE = "http_server_active_requests"
+
+# HTTP client: outgoing calls (otelmetrics/instruments/http_client.py).
+HTTP_CLIENT_DURATION = "http_client_request_duration_seconds"
+HTTP_CLIENT_REQUESTS = f"{HTTP_CLIENT_DURATION}_count"
+HTTP_CLIENT_BUCKET = f"{HTTP_CLIENT_DURATION}_bucket"
+HTTP_CLIENT_ACTIVE = "http_client_active_requests"
 
 # Process (otelmetrics/instruments/process.py).
 PROCESS_CPU_UTILIZATION = "process_cpu_utilization_ratio"
@@ -165,6 +173,7 @@ KRAKEN_EVENT_TYPE = "event_type"
 # A recording rule must never write one of these (tests/static/test_rules_source.py).
 _HISTOGRAMS = (
     HTTP_DURATION,
+    HTTP_CLIENT_DURATION,
     ORDER_LATENCY,
     TRADE_PNL,
     POSITION_DURATION,
@@ -176,6 +185,7 @@ _HISTOGRAMS = (
 )
 _SERIES = (
     HTTP_ACTIVE,
+    HTTP_CLIENT_ACTIVE,
     PROCESS_CPU_UTILIZATION,
     PROCESS_CPU_TIME,
     PROCESS_MEMORY_UTILIZATION,

@@ -60,6 +60,7 @@ ENDPOINTS = (
     Endpoint("metric", "GET", "/metric/{name}", "read", "read", core.metric, "one's series"),
     Endpoint("summary", "GET", "/summary", "read", "read", core.summary, "count/mean/min/max"),
     Endpoint("routes", "GET", "/routes", "read", "read", core.routes, "per route, worst first"),
+    Endpoint("clients", "GET", "/clients", "read", "read", core.clients, "per upstream host"),
     Endpoint("users", "GET", "/users", "admin", "read", core.users, "active user ids"),
     Endpoint("sse", "GET", "/sse/metrics", "read", "read", core.stream, "Server-Sent Events"),
     Endpoint("dashboard", "GET", None, None, None, page.dashboard, "the live page"),

@@ -1,6 +1,6 @@
 """What the statistics endpoints answer: ``/current``, ``/history``, ``/statistics``, ``/reset``
-(and ``/clear``), ``/health``, ``/alerts``, ``/metric/{name}``, ``/summary``, ``/users`` and the
-SSE stream.
+(and ``/clear``), ``/health``, ``/alerts``, ``/metric/{name}``, ``/summary``, ``/routes``,
+``/clients``, ``/users`` and the SSE stream.
 
 Each handler is a function of one :class:`~otelmetrics.api.call.Call` (listed with its endpoint
 in :mod:`otelmetrics.api.endpoints`); the bodies follow the BotV2 dashboard's envelope,
@@ -17,10 +17,12 @@ from typing import Any
 from otelmetrics.api import sse, views
 from otelmetrics.api.call import ApiResponse, BadParameter, Call, int_param, json_response
 from otelmetrics.api.sse import MetricsStream
+from otelmetrics.insights.clients import clients_view
 from otelmetrics.insights.statistics import STATISTICS, Snapshot
 
 __all__ = [
     "alerts",
+    "clients",
     "current",
     "health",
     "history",
@@ -89,6 +91,12 @@ def routes(call: Call) -> ApiResponse:
     return call.ok(routes=found, count=len(found), window_seconds=call.settings.window_seconds)
 
 
+def clients(call: Call) -> ApiResponse:
+    """Each upstream host over the window, worst first: the live page's "Outgoing calls"."""
+    found = clients_view(call.source.http_clients)
+    return call.ok(clients=found, count=len(found), window_seconds=call.settings.window_seconds)
+
+
 def statistics(call: Call) -> ApiResponse:
     return call.ok(statistics=call.source.stats.statistics())
 
@@ -100,6 +108,7 @@ def reset(call: Call) -> ApiResponse:
     source.stats.reset()
     source.events.clear()
     source.feed_latency.reset()
+    source.http_clients.reset_windows()
     _logger.info("otelmetrics: statistics reset through the API by %s", call.request.client)
     return call.ok(message="Metrics statistics reset successfully")
 

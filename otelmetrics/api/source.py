@@ -20,6 +20,7 @@ from otelmetrics.insights.feed import FeedLatency
 from otelmetrics.insights.snapshots import SnapshotLog
 from otelmetrics.insights.stats import Stats
 from otelmetrics.instruments.events import Events
+from otelmetrics.instruments.http_client import HttpClientMetrics
 from otelmetrics.instruments.performance import Performance
 from otelmetrics.instruments.trading.facade import TradingMetrics
 from otelmetrics.settings import Settings
@@ -69,3 +70,7 @@ class MetricsSource(Protocol):
     @property
     def alert_since(self) -> AlertSince:
         """Since when each operations alert has fired: ``/alerts``, ``/status``."""
+
+    @property
+    def http_clients(self) -> HttpClientMetrics:
+        """The outgoing HTTP calls' metrics and per-host windows: ``/clients``."""

@@ -8,6 +8,7 @@ from otelmetrics.pipeline.default import (
     configure,
     default_handle,
     observable_gauge,
+    settings_from_env,
     wanted_by_an_app,
 )
 from otelmetrics.pipeline.handle import MetricsHandle
@@ -19,5 +20,6 @@ __all__ = [
     "configure",
     "default_handle",
     "observable_gauge",
+    "settings_from_env",
     "wanted_by_an_app",
 ]

@@ -18,7 +18,7 @@ import logging
 import os
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from opentelemetry import metrics
@@ -30,9 +30,16 @@ from otelmetrics.instruments import gauges
 from otelmetrics.pipeline.handle import MetricsHandle
 from otelmetrics.pipeline.resource import SCOPE_NAME
 from otelmetrics.pipeline.tracing import configure as configure_tracing
+from otelmetrics.pipeline.tracing import distro_defaults_applied
 from otelmetrics.settings import Settings
 
-__all__ = ["configure", "default_handle", "observable_gauge", "wanted_by_an_app"]
+__all__ = [
+    "configure",
+    "default_handle",
+    "observable_gauge",
+    "settings_from_env",
+    "wanted_by_an_app",
+]
 
 _logger = logging.getLogger(__name__)
 
@@ -73,7 +80,7 @@ def configure(
     Raises:
         ValueError: A setting is invalid; the message names it and says the fix.
     """
-    settings = Settings.from_env(**options)
+    settings = settings_from_env(**options)
     if settings.sdk_disabled:
         _logger.info("OTEL_SDK_DISABLED is true: otelmetrics records and exports nothing")
     handle = MetricsHandle(settings, metric_readers)
@@ -83,6 +90,17 @@ def configure(
     if set_global:
         _set_default(handle)
     return handle
+
+
+def settings_from_env(**options: Any) -> Settings:
+    """``Settings.from_env(**options)``, but ``OTEL_METRICS_EXPORTER=otlp`` as the
+    OpenTelemetry distro defaults it under ``opentelemetry-instrument`` keeps the in-app
+    ``/metrics`` too (the app must not go dark); ``otelmetrics``' own distro leaves it alone."""
+    settings = Settings.from_env(**options)
+    keep_endpoint = options.get("exporters") is None and settings.exporters == ("otlp",)
+    if keep_endpoint and distro_defaults_applied():
+        return replace(settings, exporters=("prometheus", "otlp"))
+    return settings
 
 
 def _set_default(handle: MetricsHandle) -> None:

@@ -34,6 +34,7 @@ from otelmetrics.insights.stats import Stats
 from otelmetrics.instruments import process
 from otelmetrics.instruments.events import Events
 from otelmetrics.instruments.http import HttpServerMetrics
+from otelmetrics.instruments.http_client import HttpClientMetrics
 from otelmetrics.instruments.performance import Performance
 from otelmetrics.instruments.trading.facade import TradingMetrics
 from otelmetrics.instruments.users import ActiveUsers
@@ -73,6 +74,7 @@ class MetricsHandle:
         settings: The validated settings it was built from.
         meter_provider: The SDK MeterProvider (use it for your own instruments).
         http: The HTTP server metrics the framework adapters record into.
+        http_clients: The outgoing HTTP calls' metrics the client adapters record into.
         websockets: Websocket connections and messages.
         users: The active users behind ``app.users.active``.
         events: Errors and security events.
@@ -137,6 +139,12 @@ class MetricsHandle:
         settings = self.settings
         self._build_request_views(layout)
         self.events = Events(limit=settings.cardinality_limit)
+        self.http_clients = HttpClientMetrics(
+            limit=settings.cardinality_limit,
+            layout=layout,
+            hosts=settings.client_hosts,
+            window_seconds=settings.window_seconds,
+        )
         self.feed_latency = FeedLatency(
             pairs=settings.feed_pairs,
             seconds=settings.window_seconds,
@@ -151,6 +159,7 @@ class MetricsHandle:
             settings, provider=lambda: current_row(self.stats, self.trading, self.start_ns)
         )
         components: tuple[Component, ...] = (
+            self.http_clients,
             self.websockets,
             self.users,
             self.stats,

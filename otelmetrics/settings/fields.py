@@ -109,6 +109,9 @@ class SettingsFields:
     cardinality_limit: int = field(
         default=2000, metadata=env_var("OTELMETRICS_CARDINALITY_LIMIT", parse=parse_int)
     )
+    client_hosts: tuple[str, ...] | None = field(  # server.address allow-list of client calls
+        default=None, metadata=env_var("OTELMETRICS_CLIENT_HOSTS", parse=parse_list)
+    )
     process_metrics: bool = field(
         default=True, metadata=env_var("OTELMETRICS_PROCESS_METRICS", parse=parse_bool)
     )

@@ -215,6 +215,15 @@ def record_trading(handle: otelmetrics.MetricsHandle) -> None:
     trading.broker_failure("mt5")
 
 
+def record_clients(handle: otelmetrics.MetricsHandle) -> None:
+    """An outgoing call answered 200, and one that got no answer."""
+    clients = handle.http_clients
+    call = clients.start("GET", "api.exchange.example", 443, "https")
+    clients.finish(call, 200, None, 10, 512, "/api/v3/order")
+    call = clients.start("GET", "api.exchange.example", 443, "https")
+    clients.finish(call, None, "ConnectError", None, None)
+
+
 def collected(reader: InMemoryMetricReader) -> MetricsData:
     data = reader.get_metrics_data()
     assert data is not None, "the reader collected nothing"
@@ -233,6 +242,7 @@ def exported() -> Exported:
     )
     try:
         record_http(handle)
+        record_clients(handle)
         record_websockets(handle)
         record_trading(handle)
         data = collected(reader)

@@ -31,7 +31,8 @@ ERRORS = f'{names.HTTP_REQUESTS}{{{SEL}, {names.STATUS}=~"5.."}}'
 BUCKET = f"{names.HTTP_BUCKET}{{{SEL}}}"
 DESCRIPTION = (
     "RED for HTTP services: request rate, errors and latency per route, status codes, the "
-    "latency heatmap, in-flight requests per instance, and the SLO error-budget burn rates."
+    "latency heatmap, in-flight requests per instance, the SLO error-budget burn rates, and "
+    "the outgoing calls per upstream host."
 )
 
 ROUTE_VARIABLE = variable(
@@ -169,6 +170,52 @@ def burn_rate(name: str, sli: str, objective: float) -> Panel:
     )
 
 
+CLIENT_CALLS = f"{names.HTTP_CLIENT_REQUESTS}{{{APP}}}"
+CLIENT_FAILED = (
+    f'{names.HTTP_CLIENT_REQUESTS}{{{APP}, {names.ERROR_TYPE}!="", {names.STATUS}!~"4.."}}'
+)
+
+
+def client_calls() -> Panel:
+    return graph(
+        "Outgoing calls by host",
+        "Calls per second to each upstream host (requests, httpx, aiohttp once "
+        "otelmetrics.instrument_http_clients() ran); _OTHER: hosts not kept.",
+        "reqps",
+        query(
+            f"sum by ({names.SERVER_ADDRESS}) (rate({CLIENT_CALLS}{RATE}))",
+            legend(names.SERVER_ADDRESS),
+        ),
+    )
+
+
+def client_failures() -> Panel:
+    return graph(
+        "Failed calls by host and error",
+        "Calls per second answered with a 5xx or not at all, by error.type (a status code or "
+        "the exception's class); HttpUpstreamFailing fires above 5 % of a host's calls.",
+        "reqps",
+        query(
+            f"sum by ({names.SERVER_ADDRESS}, {names.ERROR_TYPE}) (rate({CLIENT_FAILED}{RATE}))",
+            legend(names.SERVER_ADDRESS, names.ERROR_TYPE),
+        ),
+    )
+
+
+def client_p99() -> Panel:
+    return graph(
+        "Outgoing call p99 by host",
+        "99th percentile of the call duration per upstream host (HttpUpstreamSlow fires above "
+        "1 s).",
+        "s",
+        query(
+            f"histogram_quantile(0.99, sum by ({names.SERVER_ADDRESS}, {names.LE}) "
+            f"(rate({names.HTTP_CLIENT_BUCKET}{{{APP}}}{RATE})))",
+            legend(names.SERVER_ADDRESS),
+        ),
+    )
+
+
 def rows() -> list[tuple[str, list[tuple[Panel, int, int]]]]:
     return [
         (
@@ -191,6 +238,10 @@ def rows() -> list[tuple[str, list[tuple[Panel, int, int]]]]:
                 ),
                 (burn_rate("Latency", names.SLO_SLOW, LATENCY_OBJECTIVE), 8, 8),
             ],
+        ),
+        (
+            "Outgoing calls",
+            [(client_calls(), 8, 8), (client_failures(), 8, 8), (client_p99(), 8, 8)],
         ),
     ]
 

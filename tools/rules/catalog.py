@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from tools.rules import crypto_bot, http, pipeline, services, trading
+from tools.rules import clients, crypto_bot, http, pipeline, services, trading
 from tools.rules.model import Alert, Group
 
 GROUPS: tuple[Group, ...] = (
     *http.GROUPS,
+    *clients.GROUPS,
     *services.GROUPS,
     *trading.GROUPS,
     *crypto_bot.GROUPS,

@@ -1,7 +1,7 @@
 // otelmetrics live page: KPI cards, a per-route table and SVG charts with time axes, fed by the
 // JSON API; a trading panel, a market-feed panel and a circuit-breaker banner. No dependencies.
-// Flow: GET /dashboard-data (who answers, trading, feed), /current, /history and /routes, then
-// follow /sse/metrics through fetch() + a stream reader (so the Authorization header can be
+// Flow: GET /dashboard-data (who answers, trading, feed), /current, /history, /routes and
+// /clients (outgoing calls; the card stays hidden without any), then follow /sse/metrics through fetch() + a stream reader (so the Authorization header can be
 // sent); when the stream cannot stay open, poll /current (for good when the server says it
 // cannot stream: a sync worker). History (5 s or 1 min resolution), routes and
 // /dashboard-data are refreshed on their own timers. A 401 asks for a token, kept in
@@ -337,6 +337,38 @@
     showRoutes((await getJson("/routes")).routes);
   }
 
+  // -- outgoing calls per upstream host (hidden while there are none) ----------------------
+
+  const CLIENT_COLUMNS = [
+    ["requests_per_min", 1], ["error_rate_pct", 2], ["failure_rate_pct", 2],
+    ["latency_p50_ms", 1], ["latency_p95_ms", 1], ["latency_p99_ms", 1],
+  ];
+
+  function showClients(clients) {
+    $("clients-card").hidden = !clients.length;
+    const limit = config.thresholds.error_rate_pct;
+    const rows = clients.map((client) => {
+      const row = document.createElement("tr");
+      if (client.overflow) row.className = "overflow";
+      row.append(cell(client.overflow ? "other hosts (not kept)" : client.host || "(no host)"));
+      for (const [key, digits] of CLIENT_COLUMNS) {
+        const bad = (key === "failure_rate_pct" || key === "error_rate_pct") &&
+          client[key] > limit || key === "latency_p99_ms" && client[key] > T.latency_p99_ms;
+        row.append(cell(fmt(client[key], digits), "num" + (bad ? " bad" : "")));
+      }
+      return row;
+    });
+    fillRows($("clients-body"), rows, 7, "no outgoing calls in the window");
+  }
+
+  async function loadClients() {
+    try {
+      showClients((await getJson("/clients")).clients);
+    } catch (error) { // an older server without /clients: the card stays hidden
+      if (error instanceof AuthRequired) throw error;
+    }
+  }
+
   // -- trading panel, feed panel and circuit-breaker banner --------------------------------
 
   // ?breaker_window=<seconds> overrides how long the banner stays after the last trip.
@@ -569,10 +601,12 @@
       showMetrics((await getJson(scoped("/current"))).metrics);
       await loadHistory();
       await loadRoutes();
+      await loadClients();
       $("token-form").hidden = true;
       every(generation, () => RESOLUTIONS[state.resolution].refreshMs, loadHistory);
       every(generation, TRADING_REFRESH_MS, loadTrading);
       every(generation, TRADING_REFRESH_MS, loadRoutes);
+      every(generation, TRADING_REFRESH_MS, loadClients);
       await connect(generation);
     } catch (error) {
       if (generation !== state.generation) return;

@@ -1,0 +1,1 @@
+"""The directory ``otelmetrics-instrument`` puts first on ``PYTHONPATH``."""
