@@ -23,6 +23,8 @@ PACKAGES = (
     "opentelemetry-sdk",
     "opentelemetry-instrumentation-flask",
     "opentelemetry-instrumentation-fastapi",
+    "opentelemetry-instrumentation",
+    "opentelemetry-distro",
     "prometheus-client",
     "prometheus-flask-exporter",
     "prometheus-fastapi-instrumentator",
@@ -121,3 +123,47 @@ def duration_counts(text: str) -> dict[str, float]:
             if sample.name == DURATION_METRIC + "_count":
                 counts["otelmetrics"] = counts.get("otelmetrics", 0.0) + sample.value
     return counts
+
+
+# -- launchers: the bare app, unmodified, run under one --------------------------------------
+
+LAUNCHER = "launcher"  # otelmetrics-instrument (in-process: patches.boot_in_process())
+DISTRO = "distro"  # opentelemetry-instrument with the OpenTelemetry distro
+
+
+def counted_by_otelmetrics(variant: str) -> bool:
+    """Whether the variant's app serves otelmetrics' /metrics (and must count exactly)."""
+    return "otelmetrics" in variant or variant == LAUNCHER
+
+
+def distro_env(endpoint: str, interval_ms: int) -> dict[str, str]:
+    """What ``opentelemetry-instrument`` is run with for the ``distro`` variant: the
+    OpenTelemetry distro and configurator named (otelmetrics' own entry points are installed
+    too), metrics over OTLP/HTTP to ``endpoint`` every ``interval_ms``; traces and logs not
+    exported and spans not sampled, so the row is the metrics' cost (the instrumentors still
+    start a non-recording span per request, as the ``otel`` variant's do)."""
+    return {
+        "OTEL_PYTHON_DISTRO": "distro",
+        "OTEL_PYTHON_CONFIGURATOR": "configurator",
+        "OTEL_METRICS_EXPORTER": "otlp",
+        "OTEL_TRACES_EXPORTER": "none",
+        "OTEL_LOGS_EXPORTER": "none",
+        "OTEL_TRACES_SAMPLER": "always_off",
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+        "OTEL_METRIC_EXPORT_INTERVAL": str(interval_ms),
+    }
+
+
+def launcher_vs_api(rows: Sequence[dict[str, Any]], key: str, unit: str) -> dict[str, float]:
+    """Print and return, per framework, the launcher's ``key`` minus the one-call API's."""
+    out = {}
+    for framework in dict.fromkeys(r["framework"] for r in rows):
+        value = {r["variant"]: r[key] for r in rows if r["framework"] == framework}
+        if LAUNCHER in value and "otelmetrics" in value:
+            out[framework] = diff = value[LAUNCHER] - value["otelmetrics"]
+            print(
+                f"{framework}: launcher {value[LAUNCHER]:.3f} vs otelmetrics.instrument(app) "
+                f"{value['otelmetrics']:.3f} {unit}: launcher - one-call API = {diff:+.3f}"
+            )
+    return out

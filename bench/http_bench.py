@@ -37,6 +37,14 @@ must count exactly the requests sent to ``/hello`` (ours: ``http.server.request.
 the exporter: ``flask_http_request_duration_seconds{path="/hello"}``; the instrumentator:
 ``http_requests_total{handler="/hello"}``). OTLP goes on per worker and is not checked here
 (the sink keeps one body per variant). Writes bench/results/http_bench_workers.json.
+
+Launchers (1 worker): the bare app, unmodified, started as ``otelmetrics-instrument python -m
+gunicorn ...`` / ``otelmetrics-instrument python -m uvicorn ...`` (``launcher``: the same
+settings as ``otelmetrics``, checked the same way, /metrics and OTLP exact) and as
+``opentelemetry-instrument python -m gunicorn ...`` with the OpenTelemetry distro and
+configurator (``distro``: ``_common.distro_env``, metrics over OTLP/HTTP to the sink every 5 s,
+spans not sampled; checked to have exported). Printed next to ``otelmetrics``: the launcher's
+ratio to bare minus the one-call API's.
 """
 
 from __future__ import annotations
@@ -55,7 +63,16 @@ from pathlib import Path
 from typing import Any
 
 import _common
-from _common import BENCH, duration_counts, markdown, median, rotated
+from _common import (
+    BENCH,
+    DISTRO,
+    LAUNCHER,
+    counted_by_otelmetrics,
+    duration_counts,
+    markdown,
+    median,
+    rotated,
+)
 
 APPS = BENCH / "apps"
 SERVER_CPU, CLIENT_CPU = "1", "0"
@@ -93,18 +110,31 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
 
 
+def launcher_command(variant: str) -> list[str]:
+    """The launcher the variant's server is started under (none: [])."""
+    scripts = Path(sys.executable).parent  # the venv's console scripts
+    if variant == LAUNCHER:
+        return [str(scripts / "otelmetrics-instrument")]
+    if variant == DISTRO:
+        return [str(scripts / "opentelemetry-instrument")]
+    return []
+
+
 def server_command(framework: str, port: int, workers: int = 1, variant: str = "") -> list[str]:
     py = sys.executable
+    pinned = ("taskset", "-c", SERVER_CPU, *launcher_command(variant), py)
     if framework == "flask":
         hooks = ("-c", "gunicorn_prom_multiproc.py") if variant == MULTIPROC else ()
         return [
-            *("taskset", "-c", SERVER_CPU, py, "-m", "gunicorn", *hooks, "-w", str(workers)),
+            *pinned,
+            *("-m", "gunicorn", *hooks, "-w", str(workers)),
             *("-k", "gthread", "--threads", "4", "--no-control-socket"),
             *("-b", f"127.0.0.1:{port}", "--log-level", "warning", "flask_app:app"),
         ]
     several = ("--workers", str(workers)) if workers > 1 else ()
     return [
-        *("taskset", "-c", SERVER_CPU, py, "-m", "uvicorn", "fastapi_app:app", *several),
+        *pinned,
+        *("-m", "uvicorn", "fastapi_app:app", *several),
         *("--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop", "--http", "httptools"),
         *("--no-access-log", "--log-level", "warning"),
     ]
@@ -115,10 +145,13 @@ def variant_env(framework: str, variant: str, sink: int, candidate: str) -> dict
     path = os.pathsep.join(p for p in (str(APPS), candidate, os.environ.get("PYTHONPATH")) if p)
     env = {**clean_env(), "BENCH_VARIANT": app_variant, "PYTHONPATH": path}
     base = f"http://127.0.0.1:{sink}/{framework}-{variant}"
-    if variant.startswith("otelmetrics"):
+    if counted_by_otelmetrics(variant):  # launcher: the same settings
         env["OTEL_SERVICE_NAME"] = f"bench-{framework}-{variant}"
         env["OTEL_EXPORTER_OTLP_ENDPOINT"] = base  # the embedded default, plus OTLP
         env["OTEL_METRIC_EXPORT_INTERVAL"] = str(EXPORT_MS)
+    elif variant == DISTRO:
+        env["OTEL_SERVICE_NAME"] = f"bench-{framework}-{variant}"
+        env.update(_common.distro_env(base, EXPORT_MS))
     elif variant == "otel":
         env["BENCH_OTLP_ENDPOINT"] = base + "/v1/metrics"
         env["BENCH_EXPORT_MS"] = str(EXPORT_MS)
@@ -254,7 +287,7 @@ def hello_count(server: Server) -> float | None:
     url = f"http://127.0.0.1:{server.metrics_port}/metrics"
     with urllib.request.urlopen(url, timeout=10) as response:
         text = response.read().decode()
-    if server.variant.startswith("otelmetrics"):
+    if counted_by_otelmetrics(server.variant):
         return duration_counts(text).get("otelmetrics", 0.0)
     # the peers: prometheus-flask-exporter / prometheus-fastapi-instrumentator defaults
     name, label = (
@@ -300,7 +333,7 @@ def check_workers(servers: list[Server]) -> tuple[list[str], dict[str, Any]]:
 def check_counts(servers: list[Server], dump: Path, load_end: float) -> list[str]:
     """Compare each otelmetrics server's /metrics and newest OTLP export with what was sent."""
     problems = []
-    ours = [s for s in servers if s.variant.startswith("otelmetrics")]
+    ours = [s for s in servers if counted_by_otelmetrics(s.variant)]
     for server in ours:
         counts = scrape(server)
         got = counts.pop("otelmetrics", 0.0)
@@ -377,6 +410,8 @@ def bench_framework(framework: str, args: argparse.Namespace, sink: int, dump: P
             server.stop()
         shutil.rmtree(logs, ignore_errors=True)
     print(f"{framework}: OTLP exports received per variant: {exports}")
+    if DISTRO in exports and not exports[DISTRO]:
+        problems.append(f"{framework}/{DISTRO}: no OTLP export arrived (not instrumented?)")
     return runs, problems, exports, checks
 
 
@@ -420,13 +455,13 @@ def verdicts(rows: list[dict[str, Any]]) -> dict[str, bool]:
     out = {}
     for framework, target in TARGETS.items():
         ratio = {r["variant"]: r["ratio_to_bare"] for r in rows if r["framework"] == framework}
-        for ours in ("otelmetrics", CANDIDATE):
+        for ours in ("otelmetrics", CANDIDATE, LAUNCHER):
             if ours not in ratio:
                 continue
             name = f"{framework} {ours}"
             out[f"{name} >= {target}x bare"] = ok = ratio[ours] >= target
             print(f"target: {name} {ratio[ours]:.3f}x bare (>= {target}) -> {_verdict(ok)}")
-            for peer in ("otel", "prom", MULTIPROC):
+            for peer in ("otel", "prom", MULTIPROC, DISTRO):
                 if peer in ratio:
                     out[f"{name} ahead of {peer}"] = ok = ratio[ours] > ratio[peer]
                     print(
@@ -507,6 +542,8 @@ def main() -> int:
         report(rows, args)
     targets = verdicts(rows)
     data = {"environment": env_info, "args": vars(args), "summary": rows, "raw": raw}
+    data["launcher_minus_api_ratio"] = _common.launcher_vs_api(rows, "ratio_to_bare", "x bare")
+    data["launcher_minus_api_us"] = _common.launcher_vs_api(rows, "added_us", "added µs/req")
     name = "http_bench" if args.workers == 1 else "http_bench_workers"
     out = _common.save(name, {**data, "targets": targets, "problems": problems}, args.out)
     print(f"\nwrote {out}")

@@ -25,6 +25,15 @@ recording section, in its own process on the same CPU: ns per request for the ho
 (``handle.http.start()`` + ``finish()`` over micro.py's 8-request mix) with plain series and with
 arena series, and ns per ``add`` of one histogram and one counter, plain and arena-backed,
 interleaved rounds, net of the loop (``--no-recording`` skips it).
+
+Launchers (the bare app, unmodified, in a worker that first does what a launcher's start-up
+does): ``launcher`` calls ``otelmetrics.launcher.patches.boot_in_process()`` (what the
+``otelmetrics-instrument`` sitecustomize runs), so the app instruments itself on its first
+call and must count exactly like ``otelmetrics``; ``distro`` runs
+``opentelemetry.instrumentation.auto_instrumentation.initialize()`` (what the
+``opentelemetry-instrument`` sitecustomize runs) with the OpenTelemetry distro and
+configurator (``_common.distro_env``: metrics only, spans not sampled). Both are printed next
+to ``otelmetrics``: the launcher's added µs/req minus the one-call API's.
 """
 
 from __future__ import annotations
@@ -43,7 +52,16 @@ from pathlib import Path
 from typing import Any
 
 import _common
-from _common import BENCH, duration_counts, markdown, median, rotated
+from _common import (
+    BENCH,
+    DISTRO,
+    LAUNCHER,
+    counted_by_otelmetrics,
+    duration_counts,
+    markdown,
+    median,
+    rotated,
+)
 
 APPS = BENCH / "apps"
 DISCARD = "http://127.0.0.1:9"  # nothing listens on the discard port
@@ -162,7 +180,16 @@ def worker(framework: str, variant: str, warmup: int) -> None:
         arena = shared.Arena(directory / f"{os.getpid()}.arena")
         shared.use(arena)
         variant = "otelmetrics"
-    os.environ["BENCH_VARIANT"] = variant
+    elif variant == LAUNCHER:  # what otelmetrics-instrument's sitecustomize runs
+        from otelmetrics.launcher.patches import boot_in_process
+
+        boot_in_process()
+    elif variant == DISTRO:  # what opentelemetry-instrument's sitecustomize runs
+        os.environ.update(_common.distro_env(DISCARD, 600000))
+        from opentelemetry.instrumentation.auto_instrumentation import initialize
+
+        initialize()
+    os.environ["BENCH_VARIANT"] = variant  # launcher, distro: the bare app
     app = importlib.import_module(f"{framework}_app").app  # bench/apps, on the path
     batch, get = flask_caller(app) if framework == "flask" else asgi_caller(app)
     served, bad = 0, 0
@@ -183,8 +210,14 @@ def worker(framework: str, variant: str, warmup: int) -> None:
         if command == "run":
             print(json.dumps({"us": run(int(arg[0]))}), flush=True)
         elif command == "scrape":
-            counts = duration_counts(get("/metrics").decode()) if "otelmetrics" in variant else {}
-            stats = {"served": served, "non_200": bad, "counts": counts}
+            counted = counted_by_otelmetrics(variant)
+            counts = duration_counts(get("/metrics").decode()) if counted else {}
+            stats = {
+                "served": served,
+                "non_200": bad,
+                "counts": counts,
+                "app_class": type(app).__name__,  # distro: the instrumentor's subclass
+            }
             if arena is not None:  # what the other workers' scrapes would read
                 stats["arena_counts"] = _arena_count(arena.path)
             print(json.dumps(stats), flush=True)
@@ -290,7 +323,9 @@ def check(framework: str, stats: dict[str, Any]) -> list[str]:
         name = f"{framework}/{v}"
         if s["non_200"]:
             problems.append(f"{name}: {s['non_200']} responses were not 200")
-        if "otelmetrics" not in v:
+        if v == DISTRO and not s["app_class"].startswith("_Instrumented"):
+            problems.append(f"{name}: the distro did not instrument the app ({s['app_class']})")
+        if not counted_by_otelmetrics(v):
             continue
         ours = s["counts"].pop("otelmetrics", 0.0)
         line = f"{name}: /metrics counts {ours:.0f} requests, {s['served']} were served"
@@ -317,8 +352,8 @@ def ahead(rows: list[dict[str, Any]]) -> dict[str, bool]:
     out = {}
     for framework in dict.fromkeys(r["framework"] for r in rows):
         added = {r["variant"]: r["added_us"] for r in rows if r["framework"] == framework}
-        for ours in ("otelmetrics", CANDIDATE):
-            for peer in ("otel", "prom"):
+        for ours in ("otelmetrics", CANDIDATE, LAUNCHER):
+            for peer in ("otel", "prom", DISTRO):
                 if ours in added and peer in added:
                     ok = added[ours] < added[peer]
                     out[f"{framework}: {ours} vs {peer}"] = ok
@@ -547,6 +582,7 @@ def main() -> int:
     print(f"\n## In-process, µs per request ({rounds} interleaved rounds x {n} requests)\n")
     print(markdown(headers, table) + "\n")
     verdicts = ahead(rows)
+    launcher_diff = _common.launcher_vs_api(rows, "added_us", "added µs/req")
     record_rows: list[dict[str, Any]] = []
     if not args.no_recording:
         record_rounds = 3 if args.quick else 9
@@ -559,6 +595,7 @@ def main() -> int:
         "recording": record_rows,
         "raw": raw,
     }
+    data["launcher_minus_api_us"] = launcher_diff
     out = _common.save("inproc", {**data, "ahead": verdicts}, args.out)
     print(f"\nwrote {out}")
     for problem in problems:

@@ -23,8 +23,14 @@ from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 
 NATIVE_TELEMETRY = "telemetry" in inspect.signature(FastAPI).parameters
-VARIANTS = ("bare", "otelmetrics", "otel", "prom") + (
-    ("otelmetrics-native-off",) if NATIVE_TELEMETRY else ()
+# The bare app, unmodified, run under a launcher (the benchmarks start it): ``launcher`` under
+# ``otelmetrics-instrument``, ``distro`` under ``opentelemetry-instrument`` with the
+# OpenTelemetry distro (see http_bench.py and inproc.py)
+LAUNCHED_VARIANTS = ("launcher", "distro")
+VARIANTS = (
+    ("bare", "otelmetrics", "otel", "prom")
+    + (("otelmetrics-native-off",) if NATIVE_TELEMETRY else ())
+    + LAUNCHED_VARIANTS
 )
 MULTIWORKER_VARIANTS = ("bare", "otelmetrics", "prom-multiproc")
 

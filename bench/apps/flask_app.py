@@ -16,7 +16,11 @@ import os
 
 from flask import Flask
 
-VARIANTS = ("bare", "otelmetrics", "otel", "prom")
+# The bare app, unmodified, run under a launcher (the benchmarks start it): ``launcher`` under
+# ``otelmetrics-instrument``, ``distro`` under ``opentelemetry-instrument`` with the
+# OpenTelemetry distro (see http_bench.py and inproc.py)
+LAUNCHED_VARIANTS = ("launcher", "distro")
+VARIANTS = ("bare", "otelmetrics", "otel", "prom", *LAUNCHED_VARIANTS)
 MULTIWORKER_VARIANTS = ("bare", "otelmetrics", "prom-multiproc")
 
 
@@ -48,7 +52,7 @@ def create_app(variant: str) -> Flask:
         )
 
         GunicornPrometheusMetrics(app)
-    elif variant != "bare":
+    elif variant != "bare" and variant not in LAUNCHED_VARIANTS:
         raise SystemExit(
             f"unknown BENCH_VARIANT {variant!r}; use one of {VARIANTS + MULTIWORKER_VARIANTS}"
         )
