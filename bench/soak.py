@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import sys
+import sysconfig
 import threading
 import time
 import tracemalloc
@@ -30,6 +31,7 @@ from pathlib import Path
 
 import psutil
 
+ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results" / "soak.json"
 SERIES = ("rss_mb", "heap_mb", "threads", "fds")
 
@@ -66,6 +68,19 @@ def slope_per_min(points: list[tuple[float, float]]) -> float:
     return 60 * cov / var if var else 0.0
 
 
+def _portable(path: str) -> str:
+    """A file as the report shows it: relative to the repository or to its site-packages or
+    standard library, never this machine's absolute path."""
+    for root, shown in (
+        (str(ROOT) + "/", ""),
+        (sysconfig.get_path("purelib") + "/", "<site>/"),
+        (sysconfig.get_path("stdlib") + "/", "<stdlib>/"),
+    ):
+        if path.startswith(root):
+            return shown + path[len(root) :]
+    return path
+
+
 def growth_by_file(baseline: tracemalloc.Snapshot | None, top: int) -> list[str]:
     if baseline is None or not tracemalloc.is_tracing():
         return []
@@ -73,7 +88,8 @@ def growth_by_file(baseline: tracemalloc.Snapshot | None, top: int) -> list[str]
     now = tracemalloc.take_snapshot().filter_traces(ignore)
     stats = now.compare_to(baseline.filter_traces(ignore), "filename")
     return [
-        f"  {s.size_diff / 1024:+9.1f} KiB {s.count_diff:+8d} blocks  {s.traceback[0].filename}"
+        f"  {s.size_diff / 1024:+9.1f} KiB {s.count_diff:+8d} blocks  "
+        f"{_portable(s.traceback[0].filename)}"
         for s in stats[:top]
     ]
 

@@ -23,6 +23,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
+import otelmetrics.pipeline.lifecycle as lifecycle
 from otelmetrics.core.producer import LeanProducer, attach
 from otelmetrics.core.store import Layout, SeriesTable
 from otelmetrics.core.window import RollingWindow
@@ -39,7 +40,6 @@ from otelmetrics.instruments.performance import Performance
 from otelmetrics.instruments.trading.facade import TradingMetrics
 from otelmetrics.instruments.users import ActiveUsers
 from otelmetrics.instruments.websockets import WebsocketMetrics
-from otelmetrics.pipeline import lifecycle
 from otelmetrics.pipeline.multiprocess import Worker, join_as_worker
 from otelmetrics.pipeline.options import histogram_layout, stats_options, trading_options
 from otelmetrics.pipeline.prometheus import scrape, serve

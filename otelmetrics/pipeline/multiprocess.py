@@ -34,13 +34,13 @@ from opentelemetry.sdk.metrics.export import MetricsData, ResourceMetrics, Scope
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
+import otelmetrics.pipeline.metrics_json as metrics_json
 from otelmetrics.core import shared
 from otelmetrics.core.forks import pre_fork_master
 from otelmetrics.core.merge import MergedTable, merge_arenas, write_merged
 from otelmetrics.core.once import LogOnce
 from otelmetrics.core.producer import LeanProducer
 from otelmetrics.insights.sampler import Sampler
-from otelmetrics.pipeline import metrics_json
 from otelmetrics.pipeline.readers import ScrapeReader
 from otelmetrics.pipeline.resource import SCOPE_NAME, VERSION
 

@@ -153,9 +153,12 @@ def test_every_dashboard_query_returns_series(
     pipeline: tuple[Prometheus, Collector, Demo], path: str, where: str, expr: str
 ) -> None:
     prometheus, _, _ = pipeline
-    flow = [what for name, what in COLLECTOR_FLOW.items() if name in expr]
-    if path == "scrape" and flow:
-        pytest.skip(f"{flow[0]}: nothing flows through a collector on the scrape path")
+    if path == "scrape" and any(name in expr for name in COLLECTOR_FLOW):
+        # Nothing flows through a collector on the scrape path: the query runs (valid PromQL on
+        # this Prometheus) and shows no data passing through one.
+        found = prometheus.query(substitute(expr))
+        assert all(value == 0 for _, value in found), (where, found)
+        return
     _wait_for(prometheus, substitute(expr), f"{where} to return series")
 
 

@@ -1,17 +1,20 @@
 """The demo's scenario endpoint: a bad ``duration`` names the parameter, the value and the fix."""
 
+import secrets
+
 import pytest
 
 from otelmetrics.demo.control import Control
 from otelmetrics.demo.scenarios import Scenarios
 from otelmetrics.settings import Settings
 
-ADMIN = {"Authorization": "Bearer admin-token"}
+ADMIN_TOKEN = secrets.token_urlsafe()
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 @pytest.fixture
 def control():
-    settings = Settings.from_env({}, api_token="read-token", api_admin_token="admin-token")
+    settings = Settings.from_env({}, api_token=secrets.token_urlsafe(), api_admin_token=ADMIN_TOKEN)
     return Control(settings, Scenarios(), lambda: 10.0)
 
 
