@@ -63,8 +63,8 @@ class OtelMetricsMiddleware:
                 await self.app(scope, receive, send)
             return
         http = self.http or self._resolve()
-        if http.is_excluded(scope["path"]):
-            await self.app(scope, receive, send)
+        if http.is_excluded(scope["path"]):  # /metrics, the API, the page
+            await self.app(scope, receive, _timed(send, perf_counter()) if self.timing else send)
             return
         exchange = _Exchange(http, scope, self.users, self.timing, self.events)
         await exchange.run(self.app, receive, send)
@@ -146,8 +146,7 @@ class _Exchange:
             self.status = message["status"]
             self.size = _content_length(message.get("headers", ()))
             if self.timing:  # from the start time already taken: one clock read, when enabled
-                elapsed = f"{(perf_counter() - self.started) * 1000:.2f}ms".encode()
-                message["headers"] = [*message.get("headers", ()), (_RESPONSE_TIME, elapsed)]
+                _stamp(message, self.started)
         elif kind == "http.response.body" and not message.get("more_body", False):
             await self.send(message)
             self.finish(None)
@@ -174,6 +173,23 @@ class _Exchange:
             self.users.asgi(self.scope, Request)
         if (status >= 500 or error_type is not None) and self.events is not None:
             self.events.record_http_error(self.method, route, status, error_type)
+
+
+def _stamp(message: Message, started: float) -> None:
+    """Add ``X-Response-Time`` (ms since ``started``) to an ``http.response.start`` message."""
+    elapsed = f"{(perf_counter() - started) * 1000:.2f}ms".encode()
+    message["headers"] = [*message.get("headers", ()), (_RESPONSE_TIME, elapsed)]
+
+
+def _timed(send: Send, started: float) -> Send:
+    """``send`` stamping ``X-Response-Time`` on the response start (an excluded path's)."""
+
+    async def timed(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            _stamp(message, started)
+        await send(message)
+
+    return timed
 
 
 def _route(scope: Scope, root: str) -> str | None:

@@ -49,7 +49,9 @@ class WsgiMiddleware:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         http = self.http or self._resolve()
-        if http.is_excluded(environ.get("PATH_INFO", "")):
+        if http.is_excluded(environ.get("PATH_INFO", "")):  # /metrics, the API, the page
+            if self.timing:
+                start_response = _timed(start_response, perf_counter())
             return self.wsgi_app(environ, start_response)
         method = normalize_method(environ["REQUEST_METHOD"])
         scheme = environ["wsgi.url_scheme"]

@@ -10,7 +10,7 @@ calls the entry's handler. A new endpoint is one row here and one handler functi
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from otelmetrics.api import downloads, page
 from otelmetrics.api import handlers as core
@@ -31,7 +31,7 @@ class Endpoint:
     of None is the live page, served at ``settings.dashboard_path`` rather than under the prefix.
     ``limit`` names the endpoint's budget in ``settings.api_rate_limits``; None (``/health``,
     the live page) is never limited, so a flood cannot make a load balancer's health probe see
-    429.
+    429. ``alias_of`` names the endpoint an alias answers as (same handler, role and budget).
     """
 
     @property
@@ -46,9 +46,10 @@ class Endpoint:
     limit: str | None
     handler: Handler
     summary: str
+    alias_of: str | None = None
 
 
-ENDPOINTS = (
+_ENDPOINTS = (
     Endpoint("current", "GET", "/current", "read", "read", core.current, "the current snapshot"),
     Endpoint("history", "GET", "/history", "read", "read", core.history, "one per minute"),
     Endpoint("statistics", "GET", "/statistics", "read", "read", core.statistics, "and totals"),
@@ -73,6 +74,29 @@ ENDPOINTS = (
     Endpoint("dashboard_data", "GET", "/dashboard-data", "read", "read", ops.dashboard_data, "all"),
     Endpoint("all", "GET", "/all", "read", "export", ops.everything, "everything collected"),
     Endpoint("snapshot", "POST", "/snapshot", "admin", "snapshot", ops.snapshot, "a CSV row"),
-    Endpoint("clear", "POST", "/clear", "admin", "reset", core.reset, "alias of /reset"),
+)
+
+
+def _aliases(*aliases: tuple[str, str, str]) -> tuple[Endpoint, ...]:
+    """``(name, path, of)`` -> endpoints answering at ``path`` as the endpoint named ``of``."""
+    named = {endpoint.name: endpoint for endpoint in _ENDPOINTS}
+    return tuple(
+        replace(named[of], name=name, path=path, summary=f"alias of {named[of].path}", alias_of=of)
+        for name, path, of in aliases
+    )
+
+
+ENDPOINTS = _ENDPOINTS + _aliases(
+    ("clear", "/clear", "reset"),
+    # The MT5-style monitoring API's paths: with OTELMETRICS_API_PREFIX=/api/monitoring its
+    # clients find every endpoint where they had it. <prefix>/dashboard is the live page's path
+    # by default; there a client that asks for JSON, not HTML, gets /dashboard-data.
+    ("metrics", "/metrics", "current"),
+    ("metrics_trading", "/metrics/trading", "trading"),
+    ("metrics_errors", "/metrics/errors", "errors"),
+    ("metrics_security", "/metrics/security", "security"),
+    ("dashboard_json", "/dashboard", "dashboard_data"),
+    ("metrics_snapshot", "/metrics/snapshot", "snapshot"),
+    ("metrics_reset", "/metrics/reset", "reset"),
 )
 ENDPOINT = {endpoint.name: endpoint for endpoint in ENDPOINTS}

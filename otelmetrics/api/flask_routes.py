@@ -21,7 +21,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.routing import PathConverter
 
 from otelmetrics.api.call import ApiRequest, ApiResponse
-from otelmetrics.api.endpoints import ENDPOINT, ENDPOINTS, Endpoint
+from otelmetrics.api.endpoints import ENDPOINT, Endpoint
 from otelmetrics.api.service import MetricsApi, not_found, wrong_method
 from otelmetrics.api.sse import MetricsStream
 
@@ -44,7 +44,7 @@ def mount(app: Flask, api: MetricsApi) -> None:
         return
     prefix = api.settings.api_prefix.rstrip("/")
     blueprint = Blueprint(BLUEPRINT, __name__, url_prefix=prefix)
-    for endpoint in ENDPOINTS:
+    for endpoint in api.routed:
         if endpoint.path is not None:
             rule = endpoint.path.replace("{name}", "<name>")
             view = _view(endpoint)
@@ -72,7 +72,7 @@ def _add_json_errors(app: Flask, api: MetricsApi, prefix: str) -> None:
     prefix 404, in the API's JSON shape. Werkzeug tries the rules of one path in the order they
     were added and static paths before converters, so the endpoints (and the app's own rules
     under the prefix) still win."""
-    for endpoint in ENDPOINTS:
+    for endpoint in api.routed:
         path = api.path(endpoint).replace("{name}", "<name>")
         _add_rule(
             app, path, f"{BLUEPRINT}_405_{endpoint.name}", _refusal(wrong_method, endpoint.methods)

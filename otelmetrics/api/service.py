@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 
 from otelmetrics.api.auth import Authorize, RequestInfo, role_for
 from otelmetrics.api.call import ApiRequest, ApiResponse, BadParameter, Call, json_response
-from otelmetrics.api.endpoints import Endpoint
+from otelmetrics.api.endpoints import ENDPOINTS, Endpoint
 from otelmetrics.api.ratelimit import RateLimiter, retry_after
 from otelmetrics.api.source import MetricsSource
 from otelmetrics.api.sse import StreamSlots
@@ -76,6 +76,14 @@ class MetricsApi:
         self.streams = StreamSlots(settings.sse_max_streams)
         self.now = now
         self._log_once = LogOnce(_logger, logging.ERROR)
+        # The endpoints the routers serve: every one but an alias whose path /metrics or the
+        # live page has (with the API at the root, say).
+        taken = {settings.metrics_path, settings.dashboard_path}
+        self.routed = tuple(e for e in ENDPOINTS if e.alias_of is None or self.path(e) not in taken)
+        # The alias whose path is the live page's (``<prefix>/dashboard`` by default), if one is.
+        self._page_alias = next(
+            (e for e in ENDPOINTS if e.alias_of and self.path(e) == settings.dashboard_path), None
+        )
 
     def path(self, endpoint: Endpoint) -> str:
         """The full path of ``endpoint`` (``{name}`` kept as the framework-neutral template)."""
@@ -86,7 +94,13 @@ class MetricsApi:
     def respond(
         self, endpoint: Endpoint, request: ApiRequest, params: Mapping[str, str] | None = None
     ) -> ApiResponse:
-        """Authorize, rate limit, then answer through the endpoint's handler; never raises."""
+        """Authorize, rate limit, then answer through the endpoint's handler; never raises.
+
+        At the live page's path a client that asks for JSON and not HTML is answered by the
+        alias that shares the path (a browser, or ``Accept: */*``, gets the page).
+        """
+        if endpoint.path is None and self._page_alias and _asks_for_json(request.headers):
+            endpoint = self._page_alias
         denied = self._check_role(endpoint, request)
         budget = DENIED if denied is not None else endpoint.limit
         wait = self.limiter.acquire(request.client, budget)
@@ -154,6 +168,11 @@ def wrong_method(allowed: tuple[str, ...]) -> ApiResponse:
     """405 for a method an endpoint does not answer, with the ``Allow`` header."""
     body = {"error": "Method not allowed", "allowed": list(allowed)}
     return json_response(405, body, ("Allow", ", ".join(allowed)))
+
+
+def _asks_for_json(headers: Mapping[str, str]) -> bool:
+    accept = headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
 
 
 def _bearer_presented(headers: Mapping[str, str]) -> bool:

@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Receive, Scope, Send
 
 from otelmetrics.api.call import ApiRequest, ApiResponse
-from otelmetrics.api.endpoints import ENDPOINTS, Endpoint
+from otelmetrics.api.endpoints import Endpoint
 from otelmetrics.api.service import MetricsApi, not_found, wrong_method
 from otelmetrics.api.sse import MetricsStream
 
@@ -41,7 +41,7 @@ def make_routes(api: MetricsApi) -> list[BaseRoute]:
             methods=list(endpoint.methods),
             name=f"otelmetrics_{endpoint.name}",
         )
-        for endpoint in ENDPOINTS
+        for endpoint in api.routed
     ]
     prefix = api.settings.api_prefix.rstrip("/")
     if prefix:  # the API at the root: every other path is the app's

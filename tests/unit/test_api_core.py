@@ -42,26 +42,50 @@ def test_int_param_refuses_the_rest_naming_the_range(raw):
 def test_every_endpoint_has_a_handler_and_a_known_rate_limit_class():
     classes = set(Settings().api_rate_limits)
     assert {endpoint.limit for endpoint in ENDPOINTS} - {None} <= classes
-    # Never limited: a load balancer's health probe, and the data-free page.
-    assert [e.name for e in ENDPOINTS if e.limit is None] == ["health", "dashboard"]
     assert len({endpoint.name for endpoint in ENDPOINTS}) == len(ENDPOINTS)
-    assert [e.name for e in ENDPOINTS if e.role is None] == ["health", "dashboard"]
-    assert [e.name for e in ENDPOINTS if e.role == "admin"] == [
-        "reset",
-        "users",
-        "snapshot",
-        "clear",
-    ]
     assert all(callable(e.handler) for e in ENDPOINTS)
-    assert ENDPOINT["clear"].handler is ENDPOINT["reset"].handler  # an alias
-    assert [e.name for e in ENDPOINTS if e.limit not in ("read", None)] == [
+    own = [e for e in ENDPOINTS if e.alias_of is None]
+    # Never limited: a load balancer's health probe, and the data-free page.
+    assert [e.name for e in own if e.limit is None] == ["health", "dashboard"]
+    assert [e.name for e in own if e.role is None] == ["health", "dashboard"]
+    assert [e.name for e in own if e.role == "admin"] == ["reset", "users", "snapshot"]
+    assert [e.name for e in own if e.limit not in ("read", None)] == [
         "reset",
         "export_json",
         "export_csv",
         "all",
         "snapshot",
-        "clear",
     ]
+
+
+ALIASES = {  # the alias's path: the path of the endpoint it answers as
+    "/clear": "/reset",
+    "/metrics": "/current",
+    "/metrics/trading": "/trading",
+    "/metrics/errors": "/errors",
+    "/metrics/security": "/security",
+    "/dashboard": "/dashboard-data",
+    "/metrics/snapshot": "/snapshot",
+    "/metrics/reset": "/reset",
+}
+
+
+def test_an_alias_is_its_endpoint_at_another_path():
+    aliases = [e for e in ENDPOINTS if e.alias_of is not None]
+    assert {e.path: ENDPOINT[e.alias_of].path for e in aliases} == ALIASES
+    for alias in aliases:
+        endpoint = ENDPOINT[alias.alias_of]
+        same = ("method", "role", "limit", "handler")
+        assert [getattr(alias, a) for a in same] == [getattr(endpoint, a) for a in same]
+        assert alias.summary == f"alias of {endpoint.path}"
+
+
+def test_an_alias_on_a_path_the_service_has_gets_no_route():
+    settings = Settings.from_env(environ={}, api_prefix="/", dashboard_path="/dashboard")
+    routed = {e.name for e in MetricsApi(settings, lambda: None).routed}
+    assert {e.name for e in ENDPOINTS} - routed == {"metrics", "dashboard_json"}
+    default = MetricsApi(Settings.from_env(environ={}), lambda: None)
+    assert {e.name for e in ENDPOINTS} - {e.name for e in default.routed} == {"dashboard_json"}
 
 
 def request(path="/api/metrics/current", **query):
