@@ -43,8 +43,8 @@ from otelmetrics.api.service import MetricsApi
 from otelmetrics.instruments.user_ids import UserIdExtractor
 from otelmetrics.pipeline import (
     MetricsHandle,
+    app_settings,
     default_handle,
-    settings_from_env,
     tracing,
     wanted_by_an_app,
 )
@@ -78,7 +78,7 @@ def instrument_app(
     if getattr(app.state, "otelmetrics", None) is not None:
         _logger.warning("otelmetrics: this ASGI app is already instrumented")
         return
-    settings = handle.settings if handle else settings_from_env()
+    settings = app_settings(handle)
     if handle is None:
         wanted_by_an_app()  # a pre-fork worker configures now, not on its first request
     if settings.sdk_disabled:

@@ -41,8 +41,8 @@ from otelmetrics.api.service import MetricsApi
 from otelmetrics.instruments.user_ids import UserIdExtractor
 from otelmetrics.pipeline import (
     MetricsHandle,
+    app_settings,
     default_handle,
-    settings_from_env,
     tracing,
     wanted_by_an_app,
 )
@@ -90,7 +90,7 @@ class OtelMetrics:
         if EXTENSION in app.extensions:
             _logger.warning("otelmetrics: Flask app %r is already instrumented", app.name)
             return
-        settings = self._handle.settings if self._handle else settings_from_env()
+        settings = app_settings(self._handle)
         if settings.sdk_disabled:
             return
         tracing.take_over(app, "flask")

@@ -5,6 +5,7 @@ from here; nothing below the pipeline does.
 """
 
 from otelmetrics.pipeline.default import (
+    app_settings,
     configure,
     default_handle,
     observable_gauge,
@@ -17,6 +18,7 @@ from otelmetrics.pipeline.resource import VERSION
 __all__ = [
     "VERSION",
     "MetricsHandle",
+    "app_settings",
     "configure",
     "default_handle",
     "observable_gauge",

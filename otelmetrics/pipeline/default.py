@@ -34,6 +34,7 @@ from otelmetrics.pipeline.tracing import distro_defaults_applied
 from otelmetrics.settings import Settings
 
 __all__ = [
+    "app_settings",
     "configure",
     "default_handle",
     "observable_gauge",
@@ -101,6 +102,15 @@ def settings_from_env(**options: Any) -> Settings:
     if keep_endpoint and distro_defaults_applied():
         return replace(settings, exporters=("prometheus", "otlp"))
     return settings
+
+
+def app_settings(handle: MetricsHandle | None) -> Settings:
+    """The settings an app instrumented with ``handle`` is served by: its own, else those of
+    the handle ``configure()`` made (``configure(api_public=True)`` then ``instrument(app)``),
+    else the environment's (the default handle is then made on the first request)."""
+    if handle is not None:
+        return handle.settings
+    return _default.settings if _default is not None else settings_from_env()
 
 
 def _set_default(handle: MetricsHandle) -> None:

@@ -21,6 +21,7 @@ import pytest
 import otelmetrics
 from otelmetrics.api.downloads import FIELDS
 from otelmetrics.insights.stats import Stats
+from otelmetrics.pipeline import default as pipeline_default
 from tests.builders import make_stats
 from tests.clock import Clock
 from tests.integration.api_apps import (
@@ -105,6 +106,14 @@ def test_public_reads_need_no_credentials_but_reset_stays_admin(make_handle, fra
     assert client.get("current").status == 200
     assert client.post("reset").status == 403
     assert client.get("users").status == 403
+
+
+def test_an_app_without_a_handle_is_served_as_configure_said(make_handle, framework, monkeypatch):
+    handle = make_handle(api_public=True)  # configure(api_public=True), then instrument(app)
+    monkeypatch.setattr(pipeline_default, "_default", handle)
+    client = ApiClient(framework, make_app(framework, None))
+    assert client.get("current").status == 200
+    assert client.post("reset").status == 403
 
 
 def test_locked_without_any_token_hook_or_public(make_handle, framework):
