@@ -7,6 +7,7 @@ use fails at once with the fix in the message.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from typing import Any
@@ -14,6 +15,15 @@ from typing import Any
 __all__ = ["UvicornServer", "WerkzeugServer"]
 
 _logger = logging.getLogger(__name__)
+
+
+def _resolvable(host: str) -> None:
+    """Fail with the fix when ``host`` names no address (the bind would say "in use")."""
+    try:
+        socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        message = f"otelmetrics demo: --host {host!r} is no address of this machine ({exc})"
+        raise SystemExit(f"{message}; pass --host 127.0.0.1, ::1 or 0.0.0.0") from None
 
 
 def _in_use(what: str, host: str, port: int, flag: str, exc: OSError) -> SystemExit:
@@ -29,6 +39,7 @@ class WerkzeugServer:
     def __init__(self, app: Any, host: str, port: int, *, flag: str = "--flask-port") -> None:
         from werkzeug.serving import make_server
 
+        _resolvable(host)
         try:
             self._server = make_server(host, port, app, threaded=True)
         except OSError as exc:
@@ -68,6 +79,7 @@ class UvicornServer:
             access_log=False,
             timeout_graceful_shutdown=int(grace),
         )
+        _resolvable(host)
         try:
             self._socket = config.bind_socket()
         except SystemExit:  # uvicorn logs why (the port is in use) and exits

@@ -1,0 +1,48 @@
+"""The demo's servers refuse a host or port they cannot serve on, saying the fix."""
+
+from __future__ import annotations
+
+import gc
+import socket
+
+import pytest
+
+from otelmetrics.demo.servers import UvicornServer, WerkzeugServer
+
+SERVERS = [WerkzeugServer, UvicornServer]
+
+
+async def _app(scope, receive, send):  # never called: nothing is served
+    raise AssertionError(scope)
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_a_host_that_names_no_address_says_so(server):
+    with pytest.raises(SystemExit) as refused:
+        server(_app, "no-such-host.invalid", 0)
+    message = str(refused.value)
+    assert "--host 'no-such-host.invalid' is no address of this machine" in message
+    assert "pass --host 127.0.0.1" in message and "in use" not in message
+
+
+# uvicorn leaves the socket whose bind failed to the garbage collector (collected here).
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.parametrize("server", SERVERS)
+def test_a_port_in_use_says_to_take_a_free_one(server):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(SystemExit) as refused:
+            server(_app, "127.0.0.1", port)
+    assert f"127.0.0.1:{port}" in str(refused.value) and " 0 for a free port" in str(refused.value)
+    gc.collect()
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_port_zero_takes_a_free_port(server):
+    running = server(_app, "127.0.0.1", 0)
+    try:
+        assert running.port > 0
+    finally:
+        running.close()
