@@ -13,6 +13,7 @@ happen is real time.
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import random
@@ -181,5 +182,5 @@ def _fetch(request: urllib.request.Request) -> None:
     except urllib.error.HTTPError as exc:
         exc.read()
         exc.close()
-    except (OSError, TimeoutError) as exc:
-        _logger.debug("load generator: %s %s: %s", request.method, request.full_url, exc)
+    except (OSError, TimeoutError, http.client.HTTPException) as exc:  # IncompleteRead too
+        _logger.debug("load generator: %s %s: %s", request.get_method(), request.full_url, exc)

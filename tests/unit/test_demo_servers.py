@@ -1,12 +1,16 @@
-"""The demo's servers refuse a host or port they cannot serve on, saying the fix."""
+"""The demo's servers refuse a host or port they cannot serve on, saying the fix; its load
+clients outlive any broken reply."""
 
 from __future__ import annotations
 
 import gc
 import socket
+import threading
+import urllib.request
 
 import pytest
 
+from otelmetrics.demo.load import _fetch as fetch
 from otelmetrics.demo.servers import UvicornServer, WerkzeugServer
 
 SERVERS = [WerkzeugServer, UvicornServer]
@@ -46,3 +50,29 @@ def test_port_zero_takes_a_free_port(server):
         assert running.port > 0
     finally:
         running.close()
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nten bytes.",  # cut short: IncompleteRead
+        b"HTTP/1.1 2",  # a status line cut short: BadStatusLine
+        b"",  # closed without a reply: RemoteDisconnected
+    ],
+)
+def test_a_load_client_takes_a_broken_reply_as_data(reply):
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+
+        def answer() -> None:
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(65536)
+                connection.sendall(reply)
+
+        thread = threading.Thread(target=answer)
+        thread.start()
+        fetch(urllib.request.Request(f"http://127.0.0.1:{port}/"))  # returns, raises nothing
+        thread.join(5)
