@@ -192,3 +192,26 @@ def otlp_problems(blocks: list[doc_blocks.Block], receiver: HttpReceiver) -> lis
     if not points or not named <= services:
         return [f"the OTLP receiver got {len(points)} request points from {services}: {named}"]
     return []
+
+
+def _anchors(path: Path) -> set[str]:
+    """The anchors GitHub gives the headings of ``path``."""
+    text = re.sub(r"^```.*?^```", "", path.read_text(), flags=re.M | re.S)
+    headings = re.findall(r"^#+ (.+)$", text, re.M)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda path: str(path.relative_to(ROOT)))
+def test_every_relative_link_reaches_its_file_and_heading(doc: Path) -> None:
+    text = re.sub(r"^```.*?^```", "", doc.read_text(), flags=re.M | re.S)
+    broken = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if re.match(r"[a-z]+://", target):
+            continue
+        file, _, anchor = target.partition("#")
+        path = (doc.parent / file).resolve() if file else doc
+        if not path.exists():
+            broken.append(f"{target}: no such file")
+        elif anchor and path.suffix == ".md" and anchor not in _anchors(path):
+            broken.append(f"{target}: no such heading")
+    assert not broken, broken
