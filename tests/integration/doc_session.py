@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.integration import doc_blocks
 from tests.integration.doc_blocks import PORT, SHELLS, Block, Command, commands, matches
 from tests.integration.processes import ROOT, free_port
 
@@ -65,6 +66,8 @@ def run(blocks: list[Block], workdir: Path, ports: dict[str, int]) -> list[str]:
             (workdir / name).write_text(block.text)
     (workdir / "wait.py").write_text(WAIT)
     text, steps = script(blocks, ports)
+    if not steps:
+        return []
     (workdir / "session.sh").write_text(text)
     _execute(workdir)
     problems = []
@@ -107,6 +110,5 @@ def _execute(workdir: Path) -> None:
 
 
 def free_ports(blocks: list[Block], fixed: dict[str, int]) -> dict[str, int]:
-    from tests.integration.doc_blocks import ports
-
-    return {port: fixed.get(port) or free_port() for port in ports(runnable(blocks))}
+    """A free port for each port the page's runnable commands name (``fixed`` ones kept)."""
+    return {port: fixed.get(port) or free_port() for port in doc_blocks.ports(runnable(blocks))}
