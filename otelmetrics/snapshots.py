@@ -1,4 +1,4 @@
-"""The CSV snapshot log (``handle.snapshots``), at the import path the README gives.
+"""The CSV snapshot log (``handle.snapshots``), at the import path the docs give.
 
 The implementation is :mod:`otelmetrics.insights.snapshots`.
 """

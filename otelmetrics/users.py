@@ -1,4 +1,4 @@
-"""Active users, at the import path the README gives: replace how a request's user id is read.
+"""Active users, at the import path the docs give: replace how a request's user id is read.
 
 ::
 

@@ -1,4 +1,4 @@
-"""Websocket metrics, at the import path the README has always given.
+"""Websocket metrics, at the import path the docs have always given.
 
 The manual API is :class:`~otelmetrics.instruments.websockets.WebsocketMetrics`
 (``handle.websockets``); Flask-SocketIO is instrumented by :mod:`otelmetrics.socketio`, which

@@ -1,4 +1,4 @@
-"""Observable gauges: plain callbacks, made safe and registered in one line.
+"""Observable gauges: OpenTelemetry callbacks, made safe and registered in one line.
 
 ``otelmetrics.observable_gauge`` (:mod:`otelmetrics.pipeline.default`) registers your callback
 on the configured handle through :func:`register`, as our own gauges do. A callback that raises

@@ -30,7 +30,7 @@ NOT_FOUND = 127  # the shell's status for a command that is not found
 _EPILOG = """\
 Every Flask, FastAPI and Starlette app the command creates (factories, pre-fork workers, uvicorn
 --reload and --workers included) is instrumented as otelmetrics.instrument(app) does: request
-metrics, /metrics and the JSON API. A flag wins over its variable. See the README, "Zero-code".
+metrics, /metrics and the JSON API. A flag wins over its variable. See docs/zero-code.md.
 """
 
 

@@ -3,7 +3,7 @@
 :class:`SettingsFields` is the data; :class:`~otelmetrics.settings.Settings` adds reading and
 validation on top of it, so the checks can be typed against these fields without importing the
 class that calls them. Each field names its variable(s) in ``metadata["env"]`` (an
-:class:`~otelmetrics.settings.env.EnvVar`); the README's configuration table lists them all.
+:class:`~otelmetrics.settings.env.EnvVar`); docs/configuration.md's table lists them all.
 """
 
 from __future__ import annotations

@@ -30,8 +30,8 @@ _LIST_FIELDS = tuple(
 class Settings(SettingsFields):
     """Validated configuration for :func:`otelmetrics.configure`.
 
-    Each field names its environment variable(s) in ``metadata["env"]``; the README's
-    configuration table lists them all.
+    Each field names its environment variable(s) in ``metadata["env"]``; the table of
+    docs/configuration.md lists them all.
     """
 
     def __post_init__(self) -> None:

@@ -1,6 +1,6 @@
 """The trading demo: the seeded simulation, each scenario's signal on the instruments, the
 scenario endpoint's auth, the CLI flags, and a headless run of the real demo process after
-which every metric in the README's metric tables has a data point on its ``/metrics``."""
+which every metric in the metric tables of the docs has a data point on its ``/metrics``."""
 
 from __future__ import annotations
 
@@ -443,16 +443,20 @@ def test_bad_cli_flags_exit_with_a_message(argv, capsys):
 # -- the real process ------------------------------------------------------------------------
 
 
-README = (ROOT / "README.md").read_text()
+# Every markdown file the project ships (docs/metrics.md holds the metric tables); a blank
+# line between files, so a table never runs on into the next file's.
+DOCS = "\n\n".join(
+    path.read_text() for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+)
 
 
 def documented_metrics() -> list[tuple[str, str, str]]:
-    """(name, kind, unit) of each metric in every README table with name, kind, unit columns.
+    """(name, kind, unit) of each metric in every docs table with name, kind, unit columns.
 
     A row may list several names with ``/``-separated kinds and units, in the same order.
     """
     found, header = [], None
-    for line in (ROOT / "README.md").read_text().splitlines():
+    for line in DOCS.splitlines():
         if not line.startswith("|"):
             header = None
             continue
@@ -472,7 +476,7 @@ def documented_metrics() -> list[tuple[str, str, str]]:
 
 
 def prometheus_sample(name: str, kind: str, unit: str) -> str:
-    """The sample name /metrics renders for a README row (the OTLP receiver's naming)."""
+    """The sample name /metrics renders for a docs row (the OTLP receiver's naming)."""
     if "histogram" in kind:
         return metric_name(name, unit, "histogram") + "_count"
     if "up-down" in kind:
@@ -480,7 +484,7 @@ def prometheus_sample(name: str, kind: str, unit: str) -> str:
     return metric_name(name, unit, "counter" if "counter" in kind else "gauge")
 
 
-def test_documented_metrics_are_parsed_from_the_readme():
+def test_documented_metrics_are_parsed_from_the_docs():
     documented = documented_metrics()
     assert ("http.server.request.duration", "histogram (semconv buckets 0.005 … 10 s)", "s") in (
         documented
@@ -500,15 +504,16 @@ def test_documented_metrics_are_parsed_from_the_readme():
     )
 
 
-def test_the_readme_prometheus_column_is_what_metrics_renders():
+def test_the_docs_prometheus_column_is_what_metrics_renders():
     """Each table row's Prometheus name (``_*`` for a histogram's series) is the rendered one."""
     kinds = {name: (kind, unit) for name, kind, unit in documented_metrics()}
     shown = {}
-    for table in re.findall(r"^\| name \|.*\| Prometheus \|.*\n(?:\|.*\n)+", README, re.M):
+    for table in re.findall(r"^\| name \|.*\| Prometheus \|.*\n(?:\|.*\n)+", DOCS, re.M):
         row = r"^\| `([a-z_.]+)`[^|]*\|(?:[^|]*\|){3} `([^`]+)`"
         for name, prometheus in re.findall(row, table, re.M):
             shown[name] = prometheus.replace("_*", "_count")
     assert len(shown) > 25, shown
+    assert set(shown) == set(kinds), "every metric table needs its Prometheus column"
     rendered = {name: prometheus_sample(name, *kinds[name]) for name in shown}
     assert shown == rendered
 
@@ -593,7 +598,7 @@ def test_a_headless_demo_run_gives_every_documented_metric_a_data_point(http_rec
         if not row[0].startswith("http.client.")
     }
     env = {
-        "OTELMETRICS_SYSTEM_METRICS": "true",  # the README's optional rows too
+        "OTELMETRICS_SYSTEM_METRICS": "true",  # the docs' optional rows too
         "OTEL_EXPORTER_OTLP_ENDPOINT": http_receiver.endpoint,
         "OTEL_METRIC_EXPORT_INTERVAL": "1000",
     }

@@ -81,13 +81,54 @@ def test_the_check_reports_an_edited_a_missing_and_a_stale_file(tmp_path: Path) 
     assert render.differences(repo) == [] and not stale.exists()
 
 
-def test_the_readme_sections_are_between_markers_and_list_every_alert() -> None:
-    readme = (REPO / "README.md").read_text()
+def test_the_docs_list_every_alert_with_its_runbook_and_every_recording_rule() -> None:
+    tables = (REPO / "docs/alerts.md").read_text()
+    runbooks = (REPO / "docs/runbooks.md").read_text()
     for alert in alerts():
-        assert f"| [`{alert.name}`](#{alert.name.lower()}) | {alert.severity} |" in readme
-        assert f"\n#### {alert.name}\n" in readme
+        link = f"runbooks.md#{alert.name.lower()}"
+        assert f"| [`{alert.name}`]({link}) | {alert.severity} |" in tables
+        assert f"\n## {alert.name}\n" in runbooks
     for rule in RECORDINGS:
-        assert f"| `{rule.record}` |" in readme
+        assert f"| `{rule.record}` |" in tables
+    assert "GENERATED" not in (REPO / "README.md").read_text()  # the README only links
+
+
+def test_an_edited_generated_section_is_reported_and_rewritten(tmp_path: Path) -> None:
+    repo = _copy_rendered(tmp_path)
+    doc = repo / "docs/alerts.md"
+    rendered = doc.read_text()
+    doc.write_text(rendered.replace("](runbooks.md#httperrorratehigh) | warning", "](x) | warning"))
+    assert doc.read_text() != rendered
+    assert render.differences(repo) == ["docs/alerts.md: differs from what the sources render"]
+    render.write(repo)
+    assert render.differences(repo) == []
+    assert "[`HttpErrorRateHigh`](runbooks.md#httperrorratehigh) | warning" in doc.read_text()
+
+
+def test_markers_in_any_markdown_file_are_rendered_and_checked(tmp_path: Path) -> None:
+    repo = _copy_rendered(tmp_path)
+    alerts_doc = repo / "docs/alerts.md"
+    text = alerts_doc.read_text()
+    start = text.index("<!-- BEGIN GENERATED: dashboards")
+    end = text.index("<!-- END GENERATED: dashboards -->") + len(
+        "<!-- END GENERATED: dashboards -->"
+    )
+    alerts_doc.write_text(text[:start] + text[end:])
+    (repo / "README.md").write_text(
+        "# x\n\n<!-- BEGIN GENERATED: dashboards (python -m tools.render) -->\n"
+        "<!-- END GENERATED: dashboards -->\n"
+    )
+    assert "**Trading**" in render.outputs(repo)[Path("README.md")]
+    (repo / "docs/x.md").write_text("<!-- BEGIN GENERATED: nope (python -m tools.render) -->\n")
+    with pytest.raises(ValueError, match=r"docs/x.md: no source renders the section 'nope'"):
+        render.outputs(repo)
+    (repo / "docs/x.md").write_text(text[start:end])
+    with pytest.raises(ValueError, match="section 'dashboards' is in both"):
+        render.outputs(repo)
+    (repo / "docs/x.md").unlink()
+    (repo / "README.md").write_text("# x\n")
+    with pytest.raises(ValueError, match=r"no markdown file has the sections \['dashboards'\]"):
+        render.outputs(repo)
 
 
 def test_no_recording_rule_writes_a_name_an_instrument_exports() -> None:

@@ -49,6 +49,15 @@ def test_every_alert_links_to_a_section_of_docs_runbooks() -> None:
         assert anchor in anchors, f"{where}: {link} has no '## ' section in docs/runbooks.md"
 
 
+def test_the_alert_table_links_every_alert_to_its_runbook_section() -> None:
+    table = (REPO / "docs/alerts.md").read_text()
+    linked = re.findall(r"^\| \[`(\w+)`\]\(runbooks\.md#([\w-]+)\) \|", table, re.M)
+    assert {name for name, _ in linked} == {alert.name for alert in alerts()}
+    anchors = _anchors()
+    for name, anchor in linked:
+        assert anchor in anchors, f"docs/alerts.md links {name} to a missing #{anchor}"
+
+
 def test_docs_runbooks_has_one_section_per_alert_name_and_no_other() -> None:
     assert _anchors() == {runbooks.anchor(alert.name) for alert in alerts()}
 
@@ -67,7 +76,13 @@ def test_the_base_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) ->
 
 
 @pytest.mark.parametrize(
-    "base", ["docs/runbooks.md", "README.md#runbooks", "ftp://example.com/x", "https://x.org/r#a"]
+    "base",
+    [
+        "docs/runbooks.md",
+        "runbooks.md#httperrorratehigh",
+        "ftp://example.com/x",
+        "https://x.org/r#a",
+    ],
 )
 def test_a_base_that_is_not_an_absolute_url_is_refused(base: str) -> None:
     with pytest.raises(ValueError, match=runbooks.BASE_URL_VARIABLE):

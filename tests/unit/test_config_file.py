@@ -8,7 +8,7 @@ import pytest
 from otelmetrics.config_file import load
 from otelmetrics.settings import DEFAULT_THRESHOLDS, Settings
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+OPERATIONS = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text()
 FULL = """\
 feed:
   pairs: [BTC-USD, ETH-USD]
@@ -146,9 +146,9 @@ def test_kwarg_thresholds_merge_and_unknown_keys_fail():
         Settings.from_env({}, feed_pairs=("BTC-USD", ""))
 
 
-def test_the_readme_example_is_a_valid_file(write):
-    section = README[README.index("## Operations views") :]
-    example = re.search(r"```yaml\n(.*?)```", section, re.S)
+def test_the_documented_example_is_a_valid_file(write):
+    section = OPERATIONS[OPERATIONS.index("## Config file") :]
+    example = re.search(r"```yaml[^\n]*\n(.*?)```", section, re.S)
     assert example is not None
     settings = Settings.from_env({}, config_file=write(example.group(1)))
     assert settings.feed_pairs and settings.breaker_names and settings.sse_feed_venue

@@ -167,7 +167,7 @@ def test_without_a_venue_the_only_venue_is_named(clock):
         "circuit_breakers": {},
     }
     payload = feed_event(latency, trading, venue=None, pairs=None, breakers=None, now=NOW)
-    assert payload["venue"] == "kraken"  # as the README's example shows it
+    assert payload["venue"] == "kraken"  # as docs/api.md's example shows it
 
 
 def test_a_feed_never_reported_is_unknown(clock):

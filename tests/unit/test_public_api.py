@@ -23,7 +23,7 @@ def test_import_does_not_import_a_framework():
     assert out.stdout.strip() == "[]"
 
 
-# Every import path the README documents, old and new: users' code does not change when a
+# Every import path the README and docs/ document, old and new: users' code does not change when a
 # module moves inside the package (CHANGELOG, "What moved").
 DOCUMENTED = [
     ("otelmetrics.flask", "OtelMetrics"),
@@ -50,7 +50,7 @@ DOCUMENTED = [
 @pytest.mark.parametrize(("module", "name"), DOCUMENTED)
 def test_documented_import_paths_keep_working(module, name):
     found = getattr(importlib.import_module(module), name)
-    assert callable(found), f"{module}.{name} is not what the README documents"
+    assert callable(found), f"{module}.{name} is not what the docs document"
 
 
 def test_moved_names_are_the_same_objects_at_their_old_paths():

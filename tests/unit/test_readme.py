@@ -1,18 +1,21 @@
-"""The README's tables are a contract: every setting and every default metric is listed."""
+"""The docs' tables are a contract: every setting (docs/configuration.md) and every default
+metric (docs/metrics.md) is listed."""
 
 from dataclasses import fields
 from pathlib import Path
 
 from otelmetrics.settings import Settings
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+CONFIGURATION = (DOCS / "configuration.md").read_text()
+METRICS = (DOCS / "metrics.md").read_text()
 # `OTEL_EXPORTER_OTLP_(METRICS_)HEADERS` in the table names both variables.
-EXPANDED = README.replace("(METRICS_)", "METRICS_") + README.replace("(METRICS_)", "")
+EXPANDED = CONFIGURATION.replace("(METRICS_)", "METRICS_") + CONFIGURATION.replace("(METRICS_)", "")
 
 
 def test_every_setting_and_its_variables_are_documented():
     for spec in fields(Settings):
-        assert f"`{spec.name}`" in README, spec.name
+        assert f"| `{spec.name}` |" in CONFIGURATION, spec.name
         for name in spec.metadata["env"].names:
             assert name in EXPANDED, name
 
@@ -27,7 +30,7 @@ def test_every_default_metric_is_documented(metrics):
     otelmetrics.instrument(app, handle=metrics.handle)
     app.test_client().post("/x", data=b"body")
     for name in metrics.collect():
-        assert f"`{name}`" in README, name
+        assert f"| `{name}` |" in METRICS, name
 
 
 def test_every_trading_metric_is_documented(metrics):
@@ -50,4 +53,4 @@ def test_every_trading_metric_is_documented(metrics):
     assert {table.specs[0].name for table in trading.tables} <= set(collected)
     for name in collected:
         if name.startswith(("trading.", "exchange.", "circuit_breaker.", "process.uptime")):
-            assert f"`{name}`" in README, name
+            assert f"| `{name}` |" in METRICS, name

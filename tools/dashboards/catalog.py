@@ -1,4 +1,4 @@
-"""Every dashboard, in the order the README describes them."""
+"""Every dashboard, in the order docs/alerts.md describes them."""
 
 from __future__ import annotations
 

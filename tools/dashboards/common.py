@@ -57,7 +57,7 @@ Panel: TypeAlias = Any
 
 @dataclass(frozen=True)
 class Spec:
-    """A dashboard to render: its file name, builder and README description."""
+    """A dashboard to render: its file name, builder and docs/alerts.md description."""
 
     uid: str
     title: str

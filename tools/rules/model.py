@@ -122,11 +122,11 @@ class Alert:
         severity: critical pages someone now; warning is looked at within working hours.
         expr: PromQL returning the series in trouble (any result fires).
         for_: How long ``expr`` must hold before the alert fires.
-        condition: The condition in words, for the README table.
+        condition: The condition in words, for the docs/alerts.md table.
         summary: Annotation template ({{ $labels.x }}, {{ $value | humanize... }}).
         description: Static annotation: what is wrong and why it matters.
-        runbook: Markdown for the README runbook: what to do.
-        action: The first thing to do, one line, for the README table.
+        runbook: Markdown for the docs/runbooks.md section: what to do.
+        action: The first thing to do, one line, for the docs/alerts.md table.
         keep_firing_for: How long it keeps firing after ``expr`` stops returning it ("" none).
         cases: promtool cases (put cases of a multi-severity name on one of its rules).
     """

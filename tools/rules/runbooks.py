@@ -66,7 +66,7 @@ def by_name(groups: Sequence[Group]) -> dict[str, list[Alert]]:
 
 
 def sections(groups: Sequence[Group], heading: str) -> str:
-    """One section per alert name under ``heading`` (``####`` in README.md, ``##`` in docs)."""
+    """One section per alert name under ``heading`` (``##`` in docs/runbooks.md)."""
     rendered = []
     for name, rules in by_name(groups).items():
         texts = {(a.description, a.runbook) for a in rules}

@@ -1,7 +1,7 @@
 """The trading gauges: observable gauges over the trading state (P&L, positions, breakers, ...).
 
-Each is a plain callback that reads the current state under the facade's lock; names, units
-and attributes are the contract in the README's "Trading metrics" table.
+Each is a gauge callback that reads the current state under the facade's lock; names, units
+and attributes are the contract in docs/metrics.md, "Trading metrics".
 """
 
 from __future__ import annotations

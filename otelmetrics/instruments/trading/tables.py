@@ -1,6 +1,6 @@
 """The trading counters and histograms: attribute names, bucket bounds, specs and lean tables.
 
-Names, kinds, units and attributes are the contract in the README's "Trading metrics" table
+Names, kinds, units and attributes are the contract in docs/metrics.md's "Trading metrics" table
 (the gauges are in :mod:`~otelmetrics.instruments.trading.gauges`). All tables of one facade
 share its lock, so a call that updates several (an order fill with its latency, a closed
 position) takes one lock.

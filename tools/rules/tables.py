@@ -1,14 +1,15 @@
-"""Render the README's alert table, runbooks and recording-rule table from the rule groups."""
+"""Render docs/alerts.md's alert table and recording-rule table from the rule groups."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from tools.rules.model import Group
-from tools.rules.runbooks import by_name, sections, timing
+from tools.rules.runbooks import DOC, anchor, by_name, timing
 
 
 def alert_table(groups: Sequence[Group]) -> str:
+    """One row per alert rule, each name linking to its section of docs/runbooks.md."""
     rows = [
         "| alert | severity | condition | what to do |",
         "|---|---|---|---|",
@@ -16,17 +17,12 @@ def alert_table(groups: Sequence[Group]) -> str:
     for name, rules in by_name(groups).items():
         for alert in rules:
             if not alert.action:
-                raise ValueError(f"alert {name} ({alert.severity}) has no action for the README")
+                raise ValueError(f"alert {name} ({alert.severity}) has no action for the table")
             rows.append(
-                f"| [`{name}`](#{name.lower()}) | {alert.severity} | "
+                f"| [`{name}`]({DOC.name}#{anchor(name)}) | {alert.severity} | "
                 f"{alert.condition}, {timing(alert)} | {alert.action} |"
             )
     return "\n".join(rows)
-
-
-def runbooks(groups: Sequence[Group]) -> str:
-    """The README's copy of docs/runbooks.md's sections, one heading level down."""
-    return sections(groups, "####")
 
 
 def recording_table(groups: Sequence[Group]) -> str:
