@@ -216,7 +216,9 @@ def _system_cpu() -> Iterator[Observation]:
 def _system_memory() -> Iterator[Observation]:
     memory = psutil.virtual_memory()
     yield Observation(memory.used, {"system.memory.state": "used"})
-    yield Observation(memory.available, {"system.memory.state": "free"})
+    # The conventions' states are used and available (free and cached were removed): psutil's
+    # available is what can be given to processes without swapping.
+    yield Observation(memory.available, {"system.memory.state": "available"})
 
 
 def _system_memory_utilization() -> Iterator[Observation]:

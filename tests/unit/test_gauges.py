@@ -47,7 +47,7 @@ def test_cpu_utilization_by_mode_is_each_modes_time_over_wall_time_and_cpus():
     assert cpu_utilization(None, after) == CpuShares(0.0, 0.0)  # nothing to compare yet
 
 
-def test_system_cpu_utilization_has_one_point_per_mode():
+def test_system_gauges_use_the_conventions_modes_and_states():
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
     reader = InMemoryMetricReader()
@@ -57,17 +57,17 @@ def test_system_cpu_utilization_has_one_point_per_mode():
     try:
         reader.get_metrics_data()  # psutil's shares are since the previous call
         __import__("time").sleep(1.0)  # enough clock ticks for the shares to add up
-        found = [
-            point
-            for group in reader.get_metrics_data().resource_metrics
-            for scope in group.scope_metrics
-            for metric in scope.metrics
-            if metric.name == "system.cpu.utilization"
-            for point in metric.data.data_points
-        ]
+        points: dict[str, list] = {}
+        for group in reader.get_metrics_data().resource_metrics:
+            for scope in group.scope_metrics:
+                for metric in scope.metrics:
+                    points.setdefault(metric.name, []).extend(metric.data.data_points)
     finally:
         handle.shutdown()
-    shares = {p.attributes["cpu.mode"]: p.value for p in found}
+    memory = [p.attributes["system.memory.state"] for p in points["system.memory.usage"]]
+    assert sorted(memory) == ["available", "used"]
+    shares = {p.attributes["cpu.mode"]: p.value for p in points["system.cpu.utilization"]}
+    found = points["system.cpu.utilization"]
     assert len(found) == len(shares) and {"user", "system", "idle"} <= set(shares)
     assert all(0.0 <= share <= 1.0 for share in shares.values())
     assert sum(shares.values()) == __import__("pytest").approx(1.0, abs=0.05)  # every mode
