@@ -61,7 +61,8 @@ BREAKER = "circuit_breaker_name"
 EXCHANGE = "exchange_venue"
 PAIR = "exchange_pair"
 EXCHANGE_EVENT = "exchange_event_type"
-SECURITY_EVENT = "event_type"
+SECURITY_EVENT = "otelmetrics_security_event"
+ERROR_SCOPE = "otelmetrics_error_scope"
 
 # The collector's own labels.
 RECEIVER = "receiver"

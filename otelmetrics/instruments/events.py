@@ -17,9 +17,11 @@ scopes are capped at 50 (``http``, ``trading`` and ``feed`` always kept; then ``
 messages at 500 characters and paths at 200. A security event keeps its time, type, client
 address and path without the query string, never a header or a token.
 
-Both are exported too, as lean counters: ``app.errors`` (``error.scope``) and
-``otelmetrics.api.security_events`` (``event.type``: auth_failure, invalid_token, forbidden,
-rate_limited). Recording never raises: a bad argument is logged once and dropped.
+Both are exported too, as lean counters: ``app.errors`` (``otelmetrics.error.scope``) and
+``otelmetrics.api.security_events`` (``otelmetrics.security.event``: auth_failure,
+invalid_token, forbidden, rate_limited), their attributes in our own namespace (``error.*``
+and ``event.*`` are the semantic conventions'). Recording never raises: a bad argument is
+logged once and dropped.
 """
 
 from __future__ import annotations
@@ -58,6 +60,9 @@ CLIENT_CHARS = 64
 DAY_SECONDS = 86_400
 SLOT_SECONDS = 300
 
+# The counters' attributes: ours, outside the semantic conventions' error.* and event.*.
+ERROR_SCOPE = "otelmetrics.error.scope"
+SECURITY_EVENT = "otelmetrics.security.event"
 ERRORS = InstrumentSpec("app.errors", "counter", "{error}", "Errors recorded, by scope.")
 SECURITY_EVENTS = InstrumentSpec(
     "otelmetrics.api.security_events",
@@ -120,15 +125,15 @@ class Events:
         self._fork = ForkGuard()
         self._log_once = LogOnce(_logger, later=None)
         self._lock = threading.Lock()
-        self._errors_table = SeriesTable((ERRORS,), ("error.scope",), limit=limit, lock=self._lock)
+        self._errors_table = SeriesTable((ERRORS,), (ERROR_SCOPE,), limit=limit, lock=self._lock)
         self._security_table = SeriesTable(
-            (SECURITY_EVENTS,), ("event.type",), limit=limit, lock=self._lock
+            (SECURITY_EVENTS,), (SECURITY_EVENT,), limit=limit, lock=self._lock
         )
         self._clear()
 
     def _clear(self) -> None:
         fix = "use fewer error scopes (a route template or a subsystem name, never an id)"
-        self._scopes = BoundedValues("error.scope", None, SCOPE_LIMIT, fix=fix)
+        self._scopes = BoundedValues(ERROR_SCOPE, None, SCOPE_LIMIT, fix=fix)
         for scope in KNOWN_SCOPES:
             self._scopes(scope)
         self._errors_day = DayCounter()

@@ -8,11 +8,11 @@ Usage::
     #  "disk_usage_percent": 41.0, "active_threads": 7, "open_files": 23,
     #  "network_connections": 4, "timestamp": 1769303790.1, "errors": {}}
 
-The field names are the JSON API's contract. CPU is the process's CPU time since the previous
-view's sample over the wall time and the CPUs available (0..100); memory is the resident set
-size (MB and % of physical memory); disk is the usage of the filesystem that holds the working
-directory (or ``Resources.disk_path``); ``open_files`` counts open file descriptors (handles on
-Windows) and ``network_connections`` the process's inet sockets.
+The field names are the JSON API's contract. CPU is the process's CPU time (all modes) since
+the previous view's sample over the wall time and the CPUs available (0..100); memory is the
+resident set size (MB and % of physical memory); disk is the usage of the filesystem that
+holds the working directory (or ``Resources.disk_path``); ``open_files`` counts open file
+descriptors (handles on Windows) and ``network_connections`` the process's inet sockets.
 
 The view reads the same :class:`~otelmetrics.instruments.resources.Resources` as the process
 gauges, accepting a reading up to ``interval`` seconds old (one psutil pass per 5 s however
@@ -26,7 +26,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from otelmetrics.instruments.resources import RESOURCES, CpuUtilization, Reading, Resources
+from otelmetrics.instruments.resources import (
+    RESOURCES,
+    CpuShares,
+    CpuUtilization,
+    Reading,
+    Resources,
+)
 
 __all__ = ["FIELDS", "SAMPLE_SECONDS", "Performance"]
 
@@ -75,10 +81,10 @@ class Performance:
         return _body(reading, self._cpu(reading))
 
 
-def _body(reading: Reading, cpu: float | None) -> dict[str, Any]:
+def _body(reading: Reading, cpu: CpuShares | None) -> dict[str, Any]:
     rss, memory = reading.rss, reading.memory_utilization
     values = {
-        "cpu_percent": None if cpu is None else round(min(100.0, cpu * 100), 2),
+        "cpu_percent": None if cpu is None else round(min(100.0, cpu.total * 100), 2),
         "memory_percent": None if memory is None else round(memory * 100, 2),
         "memory_used_mb": None if rss is None else round(rss / 1048576, 1),
         "disk_usage_percent": reading.disk_usage_percent,

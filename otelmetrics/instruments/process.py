@@ -4,7 +4,12 @@ The gauges read this process's :class:`~otelmetrics.instruments.resources.Resour
 with the ``/performance`` view and the statistics) through a :class:`ProcessSampler`. All
 gauges of one collection read one psutil pass, taken in the collecting process, so the numbers
 are right after a fork. CPU utilization is the CPU time used since the previous collection,
-divided by the wall time and the CPUs available to the process. Usage::
+divided by the wall time and the CPUs available to the process, one point per ``cpu.mode``
+(``user``, ``system``) from the same reading, as the semantic conventions ask of
+``process.cpu.utilization`` (a process reports either only points with a mode or only points
+without); sum the modes for the total. ``system.cpu.utilization`` likewise has one point per
+mode the platform reports, aggregated over the logical CPUs (no ``cpu.logical_number``: one
+series per CPU would multiply the series by the core count). Usage::
 
     from otelmetrics.instruments import process
     process.register(meter, system=True)        # what the handle does
@@ -21,7 +26,13 @@ import psutil
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
 from otelmetrics.instruments import gauges
-from otelmetrics.instruments.resources import RESOURCES, CpuUtilization, Reading, Resources
+from otelmetrics.instruments.resources import (
+    RESOURCES,
+    CpuShares,
+    CpuUtilization,
+    Reading,
+    Resources,
+)
 
 __all__ = ["SAME_COLLECTION", "ProcessSampler", "Sample", "register"]
 
@@ -34,12 +45,17 @@ class Sample:
 
     cpu_user: float
     cpu_system: float
-    cpu_utilization: float
+    cpu_shares: CpuShares  # utilization by mode
     rss: int
     memory_utilization: float
     threads: int
     open_fds: int
     uptime: float
+
+    @property
+    def cpu_utilization(self) -> float:
+        """CPU utilization over every mode, 0..1."""
+        return self.cpu_shares.total
 
 
 class ProcessSampler:
@@ -67,7 +83,7 @@ class ProcessSampler:
         return _complete(reading, self._cpu(reading))
 
 
-def _complete(reading: Reading, cpu: float | None) -> Sample:
+def _complete(reading: Reading, cpu: CpuShares | None) -> Sample:
     times, rss, memory = reading.cpu_times, reading.rss, reading.memory_utilization
     threads, fds, uptime = reading.threads, reading.open_fds, reading.uptime
     if (
@@ -121,14 +137,19 @@ def _cpu_time(s: Sample) -> Iterator[Observation]:
     yield Observation(s.cpu_system, {"cpu.mode": "system"})
 
 
+def _cpu_utilization(s: Sample) -> Iterator[Observation]:
+    yield Observation(s.cpu_shares.user, {"cpu.mode": "user"})
+    yield Observation(s.cpu_shares.system, {"cpu.mode": "system"})
+
+
 _PROCESS_GAUGES: tuple[tuple[str, str, str, str, Any], ...] = (
     ("counter", "process.cpu.time", "s", "CPU seconds used by this process, by mode.", _cpu_time),
     (
         "gauge",
         "process.cpu.utilization",
         "1",
-        "CPU used since the previous collection / (wall time x CPUs available), 0..1.",
-        lambda s: [Observation(s.cpu_utilization)],
+        "CPU used since the previous collection / (wall time x CPUs available), by mode, 0..1.",
+        _cpu_utilization,
     ),
     (
         "updowncounter",
@@ -168,14 +189,36 @@ _PROCESS_GAUGES: tuple[tuple[str, str, str, str, Any], ...] = (
 )
 
 
+# psutil's name of a system CPU time -> its cpu.mode (irq and softirq are both ``interrupt``).
+_SYSTEM_CPU_MODES = (
+    ("user", "user"),
+    ("system", "system"),
+    ("nice", "nice"),
+    ("idle", "idle"),
+    ("iowait", "iowait"),
+    ("irq", "interrupt"),
+    ("softirq", "interrupt"),
+    ("steal", "steal"),
+)
+
+
 def _system_cpu() -> Iterator[Observation]:
-    yield Observation(psutil.cpu_percent(interval=None) / 100.0)
+    """One point per cpu.mode the platform has: its share since the previous call, 0..1."""
+    times = psutil.cpu_times_percent(interval=None)
+    shares: dict[str, float] = {}
+    for field, mode in _SYSTEM_CPU_MODES:
+        if hasattr(times, field):
+            shares[mode] = shares.get(mode, 0.0) + getattr(times, field) / 100.0
+    for mode, share in shares.items():
+        yield Observation(share, {"cpu.mode": mode})
 
 
 def _system_memory() -> Iterator[Observation]:
     memory = psutil.virtual_memory()
     yield Observation(memory.used, {"system.memory.state": "used"})
-    yield Observation(memory.available, {"system.memory.state": "free"})
+    # The conventions' states are used and available (free and cached were removed): psutil's
+    # available is what can be given to processes without swapping.
+    yield Observation(memory.available, {"system.memory.state": "available"})
 
 
 def _system_memory_utilization() -> Iterator[Observation]:
@@ -183,7 +226,13 @@ def _system_memory_utilization() -> Iterator[Observation]:
 
 
 _SYSTEM_GAUGES: tuple[tuple[str, str, str, str, Any], ...] = (
-    ("gauge", "system.cpu.utilization", "1", "System-wide CPU utilization, 0..1.", _system_cpu),
+    (
+        "gauge",
+        "system.cpu.utilization",
+        "1",
+        "System-wide CPU utilization by mode (idle included), 0..1.",
+        _system_cpu,
+    ),
     (
         "updowncounter",
         "system.memory.usage",

@@ -8,7 +8,7 @@ consumers that ask close together share one psutil pass::
     reading = RESOURCES.sample(max_age=0.25)           # a collection's gauges
     full = RESOURCES.sample(max_age=5.0, extras=True)  # the view: plus disk and connections
     cpu = CpuUtilization()                             # one per consumer
-    cpu(full), full.rss, full.errors
+    cpu(full).total, cpu(full).user, full.rss, full.errors  # CPU by cpu.mode or all modes
 
 Disk usage and connections cost more, so only a consumer that asks gets them (once per pass).
 A field psutil cannot read (``/proc`` denied, a gone process) never raises: it is None,
@@ -25,14 +25,14 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 import psutil
 
 from otelmetrics.core.forks import ForkGuard
 from otelmetrics.core.once import LogOnce
 
-__all__ = ["RESOURCES", "CpuUtilization", "Reading", "Resources", "cpu_utilization"]
+__all__ = ["RESOURCES", "CpuShares", "CpuUtilization", "Reading", "Resources", "cpu_utilization"]
 
 _logger = logging.getLogger(__name__)
 
@@ -73,24 +73,43 @@ class Reading:
         return None if self.started is None else max(0.0, self.wall - self.started)
 
 
-def cpu_utilization(previous: Reading | None, current: Reading) -> float | None:
-    """CPU time used between two readings / (wall time between them x CPUs available).
+class CpuShares(NamedTuple):
+    """CPU utilization by ``cpu.mode``: each mode's CPU time / (wall time x CPUs), 0..1."""
+
+    user: float
+    system: float
+
+    @property
+    def total(self) -> float:
+        """Both modes together: the process's CPU utilization."""
+        return self.user + self.system
+
+
+_IDLE = CpuShares(0.0, 0.0)
+
+
+def cpu_utilization(previous: Reading | None, current: Reading) -> CpuShares | None:
+    """CPU time used between two readings / (wall time between them x CPUs available), by mode.
 
     Args:
         previous: The reading this consumer measured last, or None for its first.
         current: The new reading.
 
     Returns:
-        0..1; 0.0 without a usable ``previous`` (none, another pid's, CPU time unreadable);
-        None when ``current``'s CPU time is unreadable.
+        Each mode 0..1; zeros without a usable ``previous`` (none, another pid's, CPU time
+        unreadable); None when ``current``'s CPU time is unreadable.
     """
     if current.cpu_times is None:
         return None
     if previous is None or previous.cpu_times is None or previous.pid != current.pid:
-        return 0.0
-    used = sum(current.cpu_times) - sum(previous.cpu_times)
-    elapsed = current.at - previous.at
-    return max(0.0, used / (elapsed * current.cpus)) if elapsed > 0 else 0.0
+        return _IDLE
+    elapsed = (current.at - previous.at) * current.cpus
+    if elapsed <= 0:
+        return _IDLE
+    (user, system), (user_before, system_before) = current.cpu_times, previous.cpu_times
+    return CpuShares(
+        max(0.0, (user - user_before) / elapsed), max(0.0, (system - system_before) / elapsed)
+    )
 
 
 class CpuUtilization:
@@ -104,10 +123,10 @@ class CpuUtilization:
     __slots__ = ("_state",)
 
     def __init__(self) -> None:
-        self._state: tuple[Reading, float | None] | None = None
+        self._state: tuple[Reading, CpuShares | None] | None = None
 
-    def __call__(self, reading: Reading) -> float | None:
-        """The utilization for ``reading`` (see :func:`cpu_utilization`)."""
+    def __call__(self, reading: Reading) -> CpuShares | None:
+        """The utilization for ``reading`` by mode (see :func:`cpu_utilization`)."""
         state = self._state
         if state is not None and state[0].pid == reading.pid and reading.at <= state[0].at:
             return state[1]

@@ -144,6 +144,27 @@ def _check_endpoints(settings: SettingsFields) -> None:
             raise invalid(name, endpoint, fix)
 
 
+# Paths of Prometheus's own OTLP receiver, which rejects delta sums and histograms.
+_PROMETHEUS_OTLP_PATHS = ("/api/v1/otlp", "/api/v1/otlp/v1/metrics")
+
+
+def _check_temporality_target(settings: SettingsFields) -> None:
+    """Delta (or lowmemory) straight into Prometheus would lose every counter and histogram."""
+    if settings.temporality == "cumulative":
+        return
+    if settings.exporters is not None and "otlp" not in settings.exporters:
+        return
+    for name in ("otlp_metrics_endpoint", "otlp_endpoint"):
+        endpoint = getattr(settings, name)
+        if endpoint is not None and urlsplit(endpoint).path.rstrip("/") in _PROMETHEUS_OTLP_PATHS:
+            fix = (
+                f"{name} {endpoint!r} is Prometheus's OTLP receiver, which rejects delta sums "
+                "and histograms: use cumulative, or export through an OpenTelemetry Collector "
+                "with the delta_to_cumulative processor (collector/otelcol-config.yaml)"
+            )
+            raise invalid("temporality", settings.temporality, fix)
+
+
 # The order in which a bad value is reported when several are bad.
 _STEPS: tuple[Callable[[SettingsFields], None], ...] = (
     _check_choices,
@@ -156,4 +177,5 @@ _STEPS: tuple[Callable[[SettingsFields], None], ...] = (
     _check_snapshots,
     _check_feeds,
     _check_endpoints,
+    _check_temporality_target,
 )

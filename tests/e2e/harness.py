@@ -22,7 +22,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -522,8 +522,12 @@ def start_app(
     instance_id: str,
     export_interval_ms: int = 1000,
     protocol: str = "http/protobuf",
+    extra_env: Mapping[str, str] | None = None,
 ) -> App:
-    """tests/e2e/app.py (otelmetrics-instrumented Flask) pushing OTLP to ``collector``."""
+    """tests/e2e/app.py (otelmetrics-instrumented Flask) pushing OTLP to ``collector``.
+
+    ``extra_env`` adds settings (``OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE``, ...).
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = {
@@ -538,6 +542,7 @@ def start_app(
         # A short per-request timeout, so an export to a dead collector gives up quickly and
         # the next interval's export (cumulative totals) goes out on time.
         "OTEL_EXPORTER_OTLP_TIMEOUT": "2000",
+        **(extra_env or {}),
     }
     app = App(
         process=Process(

@@ -19,6 +19,7 @@ from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from tests.e2e.harness import http_post
 
 CUMULATIVE = metrics_pb2.AggregationTemporality.AGGREGATION_TEMPORALITY_CUMULATIVE
+DELTA = metrics_pb2.AggregationTemporality.AGGREGATION_TEMPORALITY_DELTA
 
 
 def _attributes(attributes: dict[str, str]) -> list[KeyValue]:
@@ -34,9 +35,11 @@ def sum_request(
     start_ns: int,
     time_ns: int,
     series: int = 1,
+    temporality: metrics_pb2.AggregationTemporality.ValueType = CUMULATIVE,
 ) -> ExportMetricsServiceRequest:
-    """One resource with one cumulative monotonic sum ``metric`` (unit "1"), ``series`` data
-    points (attribute ``series=0..n-1``), each with ``value`` at ``time_ns``."""
+    """One resource with one monotonic sum ``metric`` (unit "1"; cumulative unless
+    ``temporality`` says DELTA), ``series`` data points (attribute ``series=0..n-1``), each
+    with ``value`` at ``time_ns``."""
     points = [
         metrics_pb2.NumberDataPoint(
             attributes=_attributes({"series": str(i)}),
@@ -50,7 +53,7 @@ def sum_request(
         name=metric,
         unit="1",
         sum=metrics_pb2.Sum(
-            data_points=points, aggregation_temporality=CUMULATIVE, is_monotonic=True
+            data_points=points, aggregation_temporality=temporality, is_monotonic=True
         ),
     )
     return ExportMetricsServiceRequest(

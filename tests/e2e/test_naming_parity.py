@@ -115,6 +115,10 @@ def test_both_paths_give_every_series_the_same_name_and_labels(
     for name, labels in pushed:
         if name != names.TARGET_INFO:
             assert {names.SERVICE_NAME, names.INSTANCE_ID, names.JOB, names.INSTANCE} <= labels
+            # Per-process resource attributes stay on target_info: no label on every series.
+            assert not {"process_creation_time", "process_pid", "host_arch"} & labels, name
+    [info] = [labels for name, labels in pushed if name == names.TARGET_INFO]
+    assert {"process_creation_time", "process_pid", "host_arch"} <= info
 
 
 def test_the_scrape_needs_the_token(both_paths: tuple[Prometheus, Demo, float]) -> None:

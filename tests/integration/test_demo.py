@@ -166,7 +166,7 @@ def test_feed_disconnect_drops_the_feed_then_reconnects_once(metrics):
     assert total(metrics, "exchange.feed.connection.status", KRAKEN) == 1
     assert total(metrics, "exchange.feed.reconnects", KRAKEN) == 1
     assert total(metrics, "exchange.feed.latency", KRAKEN) > received
-    assert total(metrics, "app.errors", {"error.scope": "feed"}) == 1
+    assert total(metrics, "app.errors", {"otelmetrics.error.scope": "feed"}) == 1
     assert events.errors()["last_errors"][-1]["message"] == "kraken feed disconnected"
 
 
@@ -296,7 +296,7 @@ def test_the_scenario_endpoint_is_admin_only_like_the_json_api(metrics, demo, ap
     assert status == 200
     assert [s["name"] for s in body["scenarios"] if s["active"]] == ["order_rejections"]
     security = "otelmetrics.api.security_events"
-    kinds = {p.attributes["event.type"]: p.value for p in metrics.points(security)}
+    kinds = {p.attributes["otelmetrics.security.event"]: p.value for p in metrics.points(security)}
     assert kinds == {"auth_failure": 2, "invalid_token": 1, "forbidden": 2}
 
 

@@ -140,8 +140,8 @@ def test_server_errors_and_exceptions_appear_in_errors(client, handle, tokens):
         "GET /fail -> 500",
     ]
     assert exported(handle, "app.errors") == {
-        (("error.scope", "http"),): 2,
-        (("error.scope", "trading"),): 1,
+        (("otelmetrics.error.scope", "http"),): 2,
+        (("otelmetrics.error.scope", "trading"),): 1,
     }
 
 
@@ -181,9 +181,9 @@ def test_denied_requests_appear_in_security_and_the_exported_counter(client, han
     assert (latest["type"], latest["path"]) == ("forbidden", "/api/metrics/clear")
     assert latest["client"] and tokens.read not in json.dumps(body)
     assert exported(handle, "otelmetrics.api.security_events") == {
-        (("event.type", "auth_failure"),): 1,
-        (("event.type", "invalid_token"),): 2,
-        (("event.type", "forbidden"),): 1,
+        (("otelmetrics.security.event", "auth_failure"),): 1,
+        (("otelmetrics.security.event", "invalid_token"),): 2,
+        (("otelmetrics.security.event", "forbidden"),): 1,
     }
 
 
@@ -310,9 +310,9 @@ def test_reset_and_clear_forget_the_views_but_not_the_exported_counters(
     assert client.get("security", tokens.read).json()["security_events_24h"] == 0
     assert client.get("current", tokens.read).json()["metrics"]["total_requests"] == 0
     assert handle.feed_latency.percentiles()["count"] == 0
-    assert exported(handle, "app.errors") == {(("error.scope", "http"),): 1}
+    assert exported(handle, "app.errors") == {(("otelmetrics.error.scope", "http"),): 1}
     assert exported(handle, "otelmetrics.api.security_events") == {
-        (("event.type", "auth_failure"),): 1
+        (("otelmetrics.security.event", "auth_failure"),): 1
     }
 
 
@@ -348,7 +348,7 @@ def test_the_mt5_monitoring_rate_limits_by_default(client, handle, tokens):
     assert security["events_by_type"]["rate_limited"] == 3
     assert security["total_by_type"]["rate_limited"] == 3
     counter = exported(handle, "otelmetrics.api.security_events")  # cumulative: all four
-    assert counter == {(("event.type", "rate_limited"),): 4}
+    assert counter == {(("otelmetrics.security.event", "rate_limited"),): 4}
 
 
 def test_all_is_in_the_export_class(make_handle, framework, tokens):

@@ -40,6 +40,7 @@ MODULES = {
     "memory_limiter": CORE + "processor/memorylimiterprocessor",
     "resource": CONTRIB + "processor/resourceprocessor",
     "attributes": CONTRIB + "processor/attributesprocessor",
+    "delta_to_cumulative": CONTRIB + "processor/deltatocumulativeprocessor",
     "debug": CORE + "exporter/debugexporter",
     "otlp_grpc": CORE + "exporter/otlpexporter",
     "otlp_http": CORE + "exporter/otlphttpexporter",

@@ -83,7 +83,7 @@ def test_scopes_are_capped_and_text_is_bounded(events, caplog):
     assert view["errors_by_scope"]["http"] == 1  # a known scope survives the flood
     message = view["last_errors"][0]["message"]
     assert len(message) == 500 and "\n" not in message and "\x00" not in message
-    assert sum("error.scope" in r.getMessage() for r in caplog.records) == 1
+    assert sum("otelmetrics.error.scope" in r.getMessage() for r in caplog.records) == 1
 
 
 def test_http_errors_name_method_route_status_and_exception(events):
@@ -165,10 +165,11 @@ def test_counters_are_exported_with_their_attributes(metrics):
     events.record_error("feed", "stale book")
     events.record_denial(401, client="10.0.0.7", path="/api/metrics/x", token_presented=True)
     events.record_denial(429, client="10.0.0.7", path="/api/metrics/x", token_presented=False)
-    errors = {p.attributes["error.scope"]: p.value for p in metrics.points("app.errors")}
+    points = metrics.points("app.errors")
+    errors = {p.attributes["otelmetrics.error.scope"]: p.value for p in points}
     assert errors == {"trading": 2, "feed": 1}
     security = metrics.points("otelmetrics.api.security_events")
-    assert {p.attributes["event.type"]: p.value for p in security} == {
+    assert {p.attributes["otelmetrics.security.event"]: p.value for p in security} == {
         "invalid_token": 1,
         "rate_limited": 1,
     }

@@ -30,8 +30,47 @@ def test_cpu_utilization_sees_work_between_collections(metrics):
     while __import__("time").process_time() < end:
         pass
     __import__("time").sleep(0.3)  # beyond the one-sample-per-collection window
-    [point] = metrics.collect()["process.cpu.utilization"]
-    assert 0.1 < point.value <= 1.0
+    points = metrics.collect()["process.cpu.utilization"]
+    shares = {p.attributes["cpu.mode"]: p.value for p in points}
+    assert sorted(shares) == ["system", "user"] and len(points) == 2  # only points with a mode
+    assert 0.1 < sum(shares.values()) <= 1.0
+    assert shares["user"] > 0.0  # the busy loop ran (mostly) in user mode
+
+
+def test_cpu_utilization_by_mode_is_each_modes_time_over_wall_time_and_cpus():
+    from otelmetrics.instruments.resources import CpuShares, Reading, cpu_utilization
+
+    before = Reading(1, at=10.0, wall=0.0, cpus=2, cpu_times=(3.0, 1.0))
+    after = Reading(1, at=12.0, wall=2.0, cpus=2, cpu_times=(4.0, 1.5))
+    shares = cpu_utilization(before, after)
+    assert shares == CpuShares(user=0.25, system=0.125) and shares.total == 0.375
+    assert cpu_utilization(None, after) == CpuShares(0.0, 0.0)  # nothing to compare yet
+
+
+def test_system_gauges_use_the_conventions_modes_and_states():
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    reader = InMemoryMetricReader()
+    handle = otelmetrics.configure(
+        exporters=("none",), metric_readers=[reader], set_global=False, system_metrics=True
+    )
+    try:
+        reader.get_metrics_data()  # psutil's shares are since the previous call
+        __import__("time").sleep(1.0)  # enough clock ticks for the shares to add up
+        points: dict[str, list] = {}
+        for group in reader.get_metrics_data().resource_metrics:
+            for scope in group.scope_metrics:
+                for metric in scope.metrics:
+                    points.setdefault(metric.name, []).extend(metric.data.data_points)
+    finally:
+        handle.shutdown()
+    memory = [p.attributes["system.memory.state"] for p in points["system.memory.usage"]]
+    assert sorted(memory) == ["available", "used"]
+    shares = {p.attributes["cpu.mode"]: p.value for p in points["system.cpu.utilization"]}
+    found = points["system.cpu.utilization"]
+    assert len(found) == len(shares) and {"user", "system", "idle"} <= set(shares)
+    assert all(0.0 <= share <= 1.0 for share in shares.values())
+    assert sum(shares.values()) == __import__("pytest").approx(1.0, abs=0.05)  # every mode
 
 
 def test_user_gauge_is_registered_safe_and_capped(metrics, caplog):

@@ -63,6 +63,46 @@ def test_excluded_urls_default_to_our_own_endpoints():
     assert Settings.from_env(env).resolved_excluded_urls == ("/health", "/static/*")
 
 
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://prometheus:9090/api/v1/otlp"},
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://prometheus:9090/api/v1/otlp/"},
+        {"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "http://localhost:9090/api/v1/otlp/v1/metrics"},
+    ],
+)
+@pytest.mark.parametrize("preference", ["delta", "lowmemory"])
+def test_delta_straight_into_prometheus_is_refused_with_the_fix(endpoint, preference):
+    env = {**endpoint, "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": preference}
+    with pytest.raises(ValueError, match="Prometheus's OTLP receiver") as raised:
+        Settings.from_env(env)
+    message = str(raised.value)
+    assert "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE" in message
+    assert "use cumulative" in message and "delta_to_cumulative" in message
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "cumulative"},
+        {
+            "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "delta",
+            "OTEL_METRICS_EXPORTER": "prometheus",
+        },
+        {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318",
+            "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "delta",
+        },
+    ],
+)
+def test_delta_elsewhere_and_cumulative_into_prometheus_are_accepted(env):
+    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://prometheus:9090/api/v1/otlp", **env}
+    assert (
+        Settings.from_env(env).temporality
+        == env["OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"]
+    )
+
+
 def test_temporality_preference_maps_per_instrument():
     from opentelemetry.sdk.metrics import Counter, Histogram, UpDownCounter
     from opentelemetry.sdk.metrics.export import AggregationTemporality as T

@@ -31,10 +31,10 @@ DESCRIPTION = (
 def cpu() -> Panel:
     return graph(
         "CPU utilization",
-        "CPU used / (wall time x CPUs available to the process); ProcessCpuHigh fires at "
-        "80 % (warning) and 90 % (critical), 5 m average.",
+        "CPU used in every mode / (wall time x CPUs available to the process); ProcessCpuHigh "
+        "fires at 80 % (warning) and 90 % (critical), 5 m average.",
         "percentunit",
-        query(f"{names.PROCESS_CPU_UTILIZATION}{{{APP}}}", BY),
+        query(f"sum without ({names.CPU_MODE}) ({names.PROCESS_CPU_UTILIZATION}{{{APP}}})", BY),
     )
 
 

@@ -27,8 +27,12 @@ AUTH_FAILED = f'{SECURITY}{{{names.SECURITY_EVENT}=~"auth_failure|invalid_token"
 _WHO = f"{label(names.SERVICE_NAME)} {label(names.INSTANCE_ID)}"
 
 
-def _cpu_series(values: str) -> dict[str, str]:
-    return {series(names.PROCESS_CPU_UTILIZATION, INSTANCE): values}
+def _cpu_series(user: str, system: str) -> dict[str, str]:
+    """process.cpu.utilization has one series per cpu.mode; the alert reads their sum."""
+    return {
+        series(names.PROCESS_CPU_UTILIZATION, {**INSTANCE, names.CPU_MODE: mode}): values
+        for mode, values in (("user", user), ("system", system))
+    }
 
 
 def _security_series(event_type: str, values: str) -> dict[str, str]:
@@ -47,7 +51,8 @@ def _cpu(severity: Severity, threshold: float) -> Alert:
     return Alert(
         "ProcessCpuHigh",
         severity,
-        f"avg_over_time({names.PROCESS_CPU_UTILIZATION}[5m]) > {threshold:g}",
+        f"sum without ({names.CPU_MODE}) "
+        f"(avg_over_time({names.PROCESS_CPU_UTILIZATION}[5m])) > {threshold:g}",
         "5m",
         f"process CPU above {threshold * 100:g} % of its CPUs, 5 m average "
         "(BotV2 MetricsMonitor, breakout_bot)",
@@ -64,7 +69,7 @@ CPU_CRITICAL = replace(
     cases=(
         AlertCase(
             "95 % CPU: warning and critical after 5 m",
-            _cpu_series("0.95x40"),
+            _cpu_series("0.75x40", "0.2x40"),
             at="6m",
             firing=(
                 Firing("critical", INSTANCE, "orders i-1: CPU 95% (5 m average)"),
@@ -74,13 +79,19 @@ CPU_CRITICAL = replace(
         ),
         AlertCase(
             "85 % CPU: the warning only",
-            _cpu_series("0.85x40"),
+            _cpu_series("0.6x40", "0.25x40"),
+            at="6m",
+            firing=(Firing("warning", INSTANCE, "orders i-1: CPU 85% (5 m average)"),),
+        ),
+        AlertCase(
+            "no mode above 80 %, their sum is: the modes are added up",
+            _cpu_series("0.45x40", "0.4x40"),
             at="6m",
             firing=(Firing("warning", INSTANCE, "orders i-1: CPU 85% (5 m average)"),),
         ),
         AlertCase(
             "50 % CPU",
-            _cpu_series("0.5x40"),
+            _cpu_series("0.3x40", "0.2x40"),
             at="6m",
         ),
     ),
