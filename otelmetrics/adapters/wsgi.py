@@ -21,6 +21,7 @@ from otelmetrics.pipeline import MetricsHandle
 __all__ = ["ERROR_KEY", "WsgiMiddleware"]
 
 ERROR_KEY = "otelmetrics.error"  # the environ key got_request_exception notes the error type in
+_NOT_FLASK = object()  # what the environ holds under werkzeug.request has no url_rule
 
 
 class WsgiMiddleware:
@@ -143,12 +144,11 @@ class _Capture:
 def _route(environ: dict[str, Any]) -> str | None:
     """The matched rule's template: Flask's request is in the environ while its context lives
     (werkzeug keeps it under ``werkzeug.request``), cheaper than the context-local proxy."""
-    found = environ.get("werkzeug.request")
-    if found is None:  # a middleware in between copied the environ, or answered itself
+    rule: Any = getattr(environ.get("werkzeug.request"), "url_rule", _NOT_FLASK)
+    if rule is _NOT_FLASK:  # a middleware in between copied the environ (or answered itself)
         if not has_request_context():
             return None
-        found = request._get_current_object()  # type: ignore[attr-defined]
-    rule = getattr(found, "url_rule", None)  # a plain werkzeug request has none
+        rule = request.url_rule
     return rule.rule if rule is not None else None
 
 
