@@ -21,7 +21,7 @@ from otelmetrics.pipeline import MetricsHandle
 __all__ = ["ERROR_KEY", "WsgiMiddleware"]
 
 ERROR_KEY = "otelmetrics.error"  # the environ key got_request_exception notes the error type in
-_NO_RESULT = (None, 500, None, None)  # start_response was never called
+_NOT_FLASK = object()  # what the environ holds under werkzeug.request has no url_rule
 
 
 class WsgiMiddleware:
@@ -58,18 +58,22 @@ class WsgiMiddleware:
         length = environ.get("CONTENT_LENGTH")
         request_size = int(length) if length and length.isdigit() else None
         started = http.start(method, scheme)
-        seen: list[Any] = []
+        capture = _Capture(start_response, self, environ)
+        respond: Callable[..., Any] = capture
         try:
-            capture = _capturing(start_response, seen, http.exemplars, self.users, environ)
             if self.timing:
-                capture = _timed(capture, started)
-            body = self.wsgi_app(environ, capture)
+                respond = _timed(capture, started)
+            body = self.wsgi_app(environ, respond)
         except BaseException as exc:
             raised = type(exc).__qualname__
             http.finish(started, method, None, 500, scheme, raised, request_size, None)
             _server_error(self.events, method, None, 500, raised)
             raise
-        route, status, response_size, trace = seen or _NO_RESULT
+        status = capture.status
+        if status:
+            route, response_size, trace = capture.route, capture.size, capture.trace
+        else:  # start_response was never called
+            route, status, response_size, trace = None, 500, None, None
         if response_size is None:  # no Content-Length: a streamed body, done when closed
             result = (route, status, request_size, response_size, trace)
             finish = _finish_later(http, self.events, environ, started, method, scheme, result)
@@ -109,43 +113,50 @@ def _current_request() -> Any:
     return request._get_current_object()  # type: ignore[attr-defined]
 
 
-def _capturing(
-    start_response: Callable[..., Any],
-    seen: list[Any],
-    exemplars: bool,
-    users: UserTracker | None,
-    environ: dict[str, Any],
-) -> Callable[..., Any]:
-    """``start_response`` that also notes the route, status, Content-Length, trace and user.
+class _Capture:
+    """One request's ``start_response``: notes the route, status, Content-Length, trace and
+    user, then calls the server's. One object per request (no closure, no cells, no list).
 
     Flask calls it inside the request context, so the matched rule is still at hand.
     """
 
-    def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-        seen[:] = (
-            _route(),
-            int(status[:3]),
-            _content_length(headers),
-            current_trace() if exemplars else None,
-        )
+    __slots__ = ("start_response", "middleware", "environ", "route", "status", "size", "trace")
+
+    def __init__(
+        self, start_response: Callable[..., Any], middleware: WsgiMiddleware, environ: Any
+    ) -> None:
+        self.start_response = start_response
+        self.middleware = middleware
+        self.environ = environ
+        self.status = 0  # start_response not called (yet)
+
+    def __call__(self, status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        environ = self.environ
+        middleware = self.middleware
+        self.route = _route(environ)
+        self.status = int(status[:3])
+        self.size = _content_length(headers)
+        self.trace = current_trace() if middleware.http.exemplars else None  # type: ignore[union-attr]
+        users = middleware.users
         if users is not None:
             users.wsgi(environ, _current_request)
-        return start_response(status, headers, exc_info)
-
-    return capture
+        return self.start_response(status, headers, exc_info)
 
 
-def _route() -> str | None:
-    try:
-        rule = request._get_current_object().url_rule  # type: ignore[attr-defined]
-    except RuntimeError:  # a middleware in between answered outside the request context
-        return None
+def _route(environ: dict[str, Any]) -> str | None:
+    """The matched rule's template: Flask's request is in the environ while its context lives
+    (werkzeug keeps it under ``werkzeug.request``), cheaper than the context-local proxy."""
+    rule: Any = getattr(environ.get("werkzeug.request"), "url_rule", _NOT_FLASK)
+    if rule is _NOT_FLASK:  # a middleware in between copied the environ (or answered itself)
+        if not has_request_context():
+            return None
+        rule = request.url_rule
     return rule.rule if rule is not None else None
 
 
 def _content_length(headers: list[tuple[str, str]]) -> int | None:
     for name, value in headers:
-        if name.lower() == "content-length":
+        if len(name) == 14 and name.lower() == "content-length":
             return int(value) if value.isdigit() else None
     return None
 

@@ -14,13 +14,15 @@ from typing import TypeVar
 
 from opentelemetry.trace import get_current_span
 
+from otelmetrics.core.pending import PendingWindows
 from otelmetrics.core.routes import ROUTE_LIMIT, RouteWindows
 from otelmetrics.core.store import Aggregator, InstrumentSpec, Key, Layout, SeriesTable
 from otelmetrics.core.window import RollingWindow
 
 T = TypeVar("T")
-# duration, request size, response size, active requests, and the route's window (or None)
-RequestSeries = tuple[Aggregator, Aggregator, Aggregator, Aggregator, RollingWindow | None]
+# duration, request size, response size, active requests, and the list its durations wait in
+# for the rolling windows (None without a window)
+RequestSeries = tuple[Aggregator, Aggregator, Aggregator, Aggregator, list[float] | None]
 
 # The semconv-advised bucket bounds for http.server.request.duration, in seconds.
 DURATION_BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
@@ -109,8 +111,10 @@ class HttpServerMetrics:
         self.routes = (
             None if window is None else RouteWindows(window.seconds, min(limit, ROUTE_LIMIT))
         )
-        # request key -> its duration/request/response aggregators, its active total and its
-        # route's window (None without a window)
+        self._pending = self._new_pending()
+        self._due = float("-inf")  # when the waiting durations go into the windows
+        # request key -> its duration/request/response aggregators, its active total and the
+        # list its durations wait in for the windows (None without a window)
         self._series: dict[Key, RequestSeries] = {}
         self.excluded_paths = frozenset(url for url in excluded_urls if not url.endswith("*"))
         self.excluded_prefixes = tuple(url[:-1] for url in excluded_urls if url.endswith("*"))
@@ -164,7 +168,7 @@ class HttpServerMetrics:
         lock.acquire()
         try:
             series = self._series.get(key) or self._resolve(key, method, scheme)
-            duration_agg, request_agg, response_agg, active, route_window = series
+            duration_agg, request_agg, response_agg, active, waiting = series
             duration_agg.add(duration)
             if trace is not None:
                 duration_agg.add_exemplar(duration, *trace)  # type: ignore[union-attr]
@@ -173,11 +177,10 @@ class HttpServerMetrics:
             if response_size is not None:
                 response_agg.add(response_size)
             active.add(-1)
-            window = self.window
-            if window is not None:
-                window.add(duration, status, now)
-                if route_window is not None:  # always, with a window
-                    route_window.add(duration, status, now)
+            if waiting is not None:  # the windows get it in a batch (core.pending)
+                if now >= self._due:
+                    self._due = self._pending.flush(now)  # type: ignore[union-attr]
+                waiting.append(duration)
         finally:
             lock.release()
 
@@ -191,6 +194,7 @@ class HttpServerMetrics:
         if window is None:
             raise LookupError("this HttpServerMetrics keeps no rolling window")
         with self.requests.lock:
+            self._flush()
             return read(window)
 
     def read_routes(self, read: Callable[[RouteWindows], T]) -> T:
@@ -203,16 +207,27 @@ class HttpServerMetrics:
         if routes is None:
             raise LookupError("this HttpServerMetrics keeps no rolling window")
         with self.requests.lock:
+            self._flush()
             return read(routes)
 
+    def _flush(self) -> None:
+        """Put the waiting durations into the windows (call with the lock)."""
+        if self._pending is not None:
+            self._due = self._pending.flush(perf_counter())
+
+    def _new_pending(self) -> PendingWindows | None:
+        if self.window is None or self.routes is None:
+            return None
+        return PendingWindows(self.window, self.routes)
+
     def _resolve(self, key: Key, method: str, scheme: str) -> RequestSeries:
-        """A request series, its active-requests total and its route's window, in one tuple.
+        """A request series, its active-requests total and its waiting list, in one tuple.
         Call with the lock."""
-        routes = self.routes
-        route_window = None if routes is None else routes.get(key[1])
+        pending = self._pending
+        waiting = None if pending is None else pending.durations(key[1], key[2])
         duration, request_size, response_size = self.requests.get(key)
         active = self.active.get((method, scheme))[0]
-        series = (duration, request_size, response_size, active, route_window)
+        series = (duration, request_size, response_size, active, waiting)
         if key in self.requests.series:  # keys folded into the overflow series are not cached
             self._series[key] = series
         return series
@@ -225,6 +240,8 @@ class HttpServerMetrics:
         self._series = {}  # the window is reset by Stats, which reads it
         if self.routes is not None:
             self.routes = RouteWindows(self.routes.seconds, self.routes.limit)
+        self._pending = self._new_pending()
+        self._due = float("-inf")
 
 
 def current_trace() -> tuple[int, int] | None:

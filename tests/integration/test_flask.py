@@ -64,6 +64,22 @@ def test_route_templates_never_raw_paths(metrics):
     assert routes == {"/items/<int:item_id>", "/admin/users/<name>"}
 
 
+def test_route_found_when_a_middleware_in_between_copies_the_environ(metrics):
+    app = Flask("t")
+
+    @app.get("/items/<int:item_id>")
+    def item(item_id):
+        return {"id": item_id}
+
+    inner = app.wsgi_app
+    app.wsgi_app = lambda environ, start_response: inner(dict(environ), start_response)
+    OtelMetrics(app, handle=metrics.handle)
+    client = app.test_client()
+    for i in range(3):
+        assert client.get(f"/items/{i}").status_code == 200
+    assert metrics.count(http_route="/items/<int:item_id>", http_response_status_code=200) == 3
+
+
 def test_unmatched_requests_share_one_series(metrics):
     client = make_app(metrics).test_client()
     for path in ("/nope", "/a/b/c", "/items/not-an-int"):
