@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import json
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from otelmetrics.core.aggregators import ExplicitSnapshot
 from otelmetrics.core.shared import SEGMENT_BYTES, Arena, read_arena
-from otelmetrics.core.store import InstrumentSpec, arena_values
+from otelmetrics.core.store import SNAPSHOT_CHUNK, InstrumentSpec, arena_values
 
 __all__ = ["MergedTable", "merge_arenas", "write_merged"]
 
@@ -47,13 +47,25 @@ class MergedTable:
         return list(self._rows.values())
 
     def snapshot(self) -> list[tuple[dict[str, Any], tuple[Any, ...]]]:
+        return [(attributes, snapshots) for _, attributes, snapshots in self._keyed(self._rows)]
+
+    def keyed_chunks(self) -> Iterator[list[tuple[str, dict[str, Any], tuple[Any, ...]]]]:
+        """Each series' key, attributes and summed snapshot, ``SNAPSHOT_CHUNK`` at a time (as
+        ``SeriesTable``'s)."""
+        rows = list(self._rows.items())
+        for start in range(0, len(rows), SNAPSHOT_CHUNK):
+            yield self._keyed(dict(rows[start : start + SNAPSHOT_CHUNK]))
+
+    def _keyed(
+        self, rows: dict[str, tuple[dict[str, Any], list[float]]]
+    ) -> list[tuple[str, dict[str, Any], tuple[Any, ...]]]:
         spec = self.specs[0]
         if spec.kind != "histogram":
-            return [(attributes, (values[0],)) for attributes, values in self._rows.values()]
+            return [(key, attributes, (values[0],)) for key, (attributes, values) in rows.items()]
         at = len(spec.bounds) + 1
         return [
-            (attributes, (_histogram(spec.bounds, values, at),))
-            for attributes, values in self._rows.values()
+            (key, attributes, (_histogram(spec.bounds, values, at),))
+            for key, (attributes, values) in rows.items()
         ]
 
 
