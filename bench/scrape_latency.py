@@ -15,7 +15,8 @@ recording each scrape's start and end). Reported, over every round:
   ratio to the quiet p99 (the target: within 10 %);
 - p99 of every request of the scraped phases, and the scrapes' median duration.
 
-Writes bench/results/scrape_latency.json.
+Writes bench/results/scrape_latency.json. The server imports ``otelmetrics`` from PYTHONPATH,
+so ``PYTHONPATH=/other/checkout ... --out FILE`` measures another version the same way.
 """
 
 from __future__ import annotations
@@ -158,6 +159,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="per phase")
     parser.add_argument("--every", type=float, default=2.0, help="seconds between scrapes")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--out", help="the results file (default bench/results/<script>.json)")
     args = parser.parse_args()
     rounds, seconds = (1, 5.0) if args.quick else (args.rounds, args.seconds)
     from http_bench import free_port
@@ -177,7 +179,8 @@ def main() -> None:
     env = _common.environment()
     print(_common.describe(env))
     print(report(result, args.every))
-    out = _common.save("scrape_latency", {"environment": env, "every_s": args.every, **result})
+    data = {"environment": env, "every_s": args.every, **result}
+    out = _common.save("scrape_latency", data, args.out)
     print(f"wrote {Path(out)}")
 
 

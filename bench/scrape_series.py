@@ -215,6 +215,7 @@ def table(rows: list[dict[str, Any]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run: 2 rounds, 1 rep")
+    parser.add_argument("--out", help="the results file (default bench/results/<script>.json)")
     args = parser.parse_args()
     rounds = 2 if args.quick else 5
     rows = []
@@ -227,7 +228,8 @@ def main() -> None:
     print(table(rows))
     passed = all(ok(row) for row in rows)
     print(f"check (same lines as the SDK path, exact counts): {'pass' if passed else 'FAIL'}")
-    out = _common.save("scrape_series", {"environment": env, "rows": rows, "check": passed})
+    data = {"environment": env, "rows": rows, "check": passed}
+    out = _common.save("scrape_series", data, args.out)
     print(f"wrote {out}")
     sys.exit(0 if passed else 1)
 

@@ -158,10 +158,11 @@ def _histogram_lines(
     name: bytes, spec: InstrumentSpec, i: int, rows: Sequence[Row], labels: list[bytes]
 ) -> list[bytes]:
     """Cumulative ``_bucket`` lines up to ``le="+Inf"``, ``_count`` and ``_sum`` of each series
-    that counted anything (none for exponential buckets: no text form). A series' bucket lines
-    are one ``%`` of the layout's template: (prefix, count) per bucket."""
-    buckets = _buckets_template(tuple(spec.bounds))
-    bucket, ends = name + b"_bucket{", name + b"_count%b %d.0\n" + name + b"_sum%b %b\n"
+    that counted anything (none for exponential buckets: no text form): one ``%`` of the
+    layout's template per series, (prefix, count) per bucket then (labels, n, labels, sum)."""
+    template = _histogram_template(name, tuple(spec.bounds))
+    bucket = name + b"_bucket{"
+    size = 2 * len(spec.bounds) + 2
     lines: list[bytes] = []
     for (_, _, snapshots), text in zip(rows, labels, strict=True):
         point = snapshots[i]
@@ -173,15 +174,19 @@ def _histogram_lines(
         if not n:
             continue
         prefix, base = (bucket + text + b",", b"{%b}" % text) if text else (bucket, b"")
-        values: list[Any] = [prefix] * (2 * len(point.counts))
+        values: list[Any] = [prefix] * size
         values[1::2] = accumulate(point.counts)
         values[-1] = n
-        lines.append(buckets % tuple(values))
-        lines.append(ends % (base, n, base, number(point.total).encode()))
+        total = point.total
+        finite = type(total) is float and total - total == 0  # repr is the text: no inf, nan
+        values += (base, n, base, b"%r" % total if finite else number(total).encode())
+        lines.append(template % tuple(values))
     return lines
 
 
 @lru_cache(maxsize=64)
-def _buckets_template(bounds: tuple[float, ...]) -> bytes:
-    """``%b le="0.005"} %d.0\n`` ... ``%b le="+Inf"} %d.0\n``: a series' bucket lines."""
-    return b"".join(b"%%b%b%%d.0\n" % end.encode() for end in le_labels(bounds))
+def _histogram_template(name: bytes, bounds: tuple[float, ...]) -> bytes:
+    """``%b le="0.005"} %d.0\n`` ... ``%b le="+Inf"} %d.0\n``, then ``<name>_count%b %d.0\n``
+    and ``<name>_sum%b %b\n``: one series of a histogram."""
+    buckets = b"".join(b"%%b%b%%d.0\n" % end.encode() for end in le_labels(bounds))
+    return buckets + name + b"_count%b %d.0\n" + name + b"_sum%b %b\n"

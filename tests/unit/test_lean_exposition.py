@@ -196,3 +196,29 @@ def test_merged_workers_show_what_the_sdk_way_shows(workers):
     assert count == 9  # three workers, the exited one too
     active = next(v for (name, _), v in found.items() if name == "http_server_active_requests")
     assert active == 1 + 2  # the live workers only
+
+
+def test_sums_and_values_that_are_not_finite_are_written_as_prometheus_reads_them():
+    from otelmetrics.core.store import InstrumentSpec, SeriesTable
+    from otelmetrics.pipeline.lean_exposition import LeanText
+
+    specs = (
+        InstrumentSpec("wait", "histogram", "s", "Waits.", (1.0, 2.0)),
+        InstrumentSpec("level", "updowncounter", "1", "Levels."),
+    )
+    table = SeriesTable(specs, ("kind",), limit=10)
+    for kind, value in (("inf", float("inf")), ("minus", float("-inf")), ("one", 1.5)):
+        with table.lock:
+            histogram, level = table.get((kind,))
+            histogram.add(value)
+            level.add(value if kind != "one" else 3)
+    with table.lock:
+        table.get((None,))[1].add(2)  # no attribute: the promoted labels only
+    resource = Resource({"service.name": "s"})
+    fast = render(None, lean=[LeanText().group([table], resource)]).decode()
+    producer = LeanProducer(lambda: [table], scope=SCOPE, start_ns=1)
+    before = render(MetricsData([ResourceMetrics(resource, [producer.scope_metrics()], "")]))
+    assert sorted(fast.splitlines()) == sorted(before.decode().splitlines())
+    assert 'wait_seconds_sum{kind="inf",service_name="s"} +Inf' in fast
+    assert 'level{kind="minus",service_name="s"} -Inf' in fast
+    assert 'level{kind="one",service_name="s"} 3.0' in fast
