@@ -132,9 +132,10 @@ class ScrapeReader(MetricReader):
     """A pull reader: :meth:`scrape` collects cumulative data now and returns it.
 
     Each handle has its own, so a scrape shows only that handle's data. Scrapes from several
-    threads take turns (one collection at a time); nothing is kept between them. The lean
-    tables are not in what it collects: ``lean`` gives them with their resource, rendered
-    straight from the tables (:mod:`otelmetrics.pipeline.lean_exposition`).
+    threads take turns (one collection at a time). The lean tables are not in what it
+    collects: ``lean`` gives them with their resource, rendered straight from the tables
+    (:mod:`otelmetrics.pipeline.lean_exposition`); their series' label texts are all that is
+    kept between scrapes.
     """
 
     def __init__(self, lean: Callable[[], tuple[Sequence[KeyedTable], Resource]] | None) -> None:
