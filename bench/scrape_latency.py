@@ -15,8 +15,11 @@ every ``--every`` s, recording each scrape's start and end). Reported, over ever
   ratio to the quiet p99 (the target: within 10 %);
 - p99 of every request of the scraped phases, and the scrapes' median duration.
 
-Writes bench/results/scrape_latency.json. The server imports ``otelmetrics`` from PYTHONPATH,
-so ``PYTHONPATH=/other/checkout ... --out FILE`` measures another version the same way.
+``--server gunicorn`` serves a Flask app on gunicorn (``-w 1 -k gthread --threads 4``,
+``bench/apps/scrape_app_flask.py``) instead: a pre-fork server, whose scrape adds up the
+workers' arenas. Writes bench/results/scrape_latency.json. The server imports ``otelmetrics``
+from PYTHONPATH, so ``PYTHONPATH=/other/checkout ... --out FILE`` measures another version the
+same way.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ CONNECTIONS = 4
 SERIES = 10_000
 SERVER_CPU, CLIENT_CPU = "1", "0"
 ENCODING = "gzip"  # what the scrapes accept (--encoding)
+SERVER = "uvicorn"  # or gunicorn (--server)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -135,8 +139,12 @@ def start_server(port: int) -> subprocess.Popen[bytes]:
         OTEL_METRICS_EXPORTER="prometheus",
         PYTHONPATH=os.pathsep.join([str(BENCH / "apps"), env.get("PYTHONPATH", "")]),
     )
-    command = [sys.executable, "-m", "uvicorn", "scrape_app:app", "--no-access-log"]
-    command += ["--port", str(port), "--host", "127.0.0.1", "--log-level", "warning"]
+    if SERVER == "gunicorn":
+        command = [sys.executable, "-m", "gunicorn", "-w", "1", "-k", "gthread", "--threads", "4"]
+        command += ["-b", f"127.0.0.1:{port}", "scrape_app_flask:app"]
+    else:
+        command = [sys.executable, "-m", "uvicorn", "scrape_app:app", "--no-access-log"]
+        command += ["--port", str(port), "--host", "127.0.0.1", "--log-level", "warning"]
     apps = str(BENCH / "apps")  # the working directory: not this checkout, first on sys.path
     return subprocess.Popen(["taskset", "-c", SERVER_CPU, *command], env=env, cwd=apps)
 
@@ -164,9 +172,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", help="the results file (default bench/results/<script>.json)")
     parser.add_argument("--encoding", default="gzip", help="the scrapes' Accept-Encoding")
+    parser.add_argument("--server", choices=("uvicorn", "gunicorn"), default="uvicorn")
     args = parser.parse_args()
-    global ENCODING
-    ENCODING = args.encoding
+    global ENCODING, SERVER
+    ENCODING, SERVER = args.encoding, args.server
     rounds, seconds = (1, 5.0) if args.quick else (args.rounds, args.seconds)
     from http_bench import free_port
 
@@ -185,7 +194,8 @@ def main() -> None:
     env = _common.environment()
     print(_common.describe(env))
     print(report(result, args.every))
-    data = {"environment": env, "every_s": args.every, "encoding": ENCODING, **result}
+    data = {"environment": env, "every_s": args.every, "encoding": ENCODING, "server": SERVER}
+    data.update(result)
     out = _common.save("scrape_latency", data, args.out)
     print(f"wrote {Path(out)}")
 
