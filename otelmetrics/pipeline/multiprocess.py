@@ -28,6 +28,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import psutil
 from opentelemetry.sdk.metrics.export import MetricsData, ScopeMetrics
@@ -59,13 +60,14 @@ class ServerDirectory:
         self.master = master
         self.arena = shared.Arena(directory / f"{os.getpid()}.arena")
         shared.use(self.arena)
+        self._parsed: dict[str, list[Any]] = {}  # the arenas' keys, parsed on earlier scrapes
 
     def tables(self) -> list[MergedTable]:
         """Every worker's series, summed (the exited workers' too)."""
         self._fold_exited()
         with self._locked(fcntl.LOCK_SH):
             live, exited = self._arenas()
-            return merge_arenas(live, exited)
+            return merge_arenas(live, exited, self._parsed)
 
     def publish(self, data: MetricsData | None) -> None:
         """Leave this worker's gauges for the others' scrapes (written whole, then renamed)."""
