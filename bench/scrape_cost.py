@@ -12,8 +12,8 @@ only (reading the workers' files, summing, rendering the text a /metrics respons
   ``http.server.request.duration`` (its semconv bounds, 4 attributes: method, route, status,
   scheme), 3 requests each. The workers are N live child processes of the timing process (the
   "master"), so the liveness check a real scrape makes (psutil: parent, not a zombie) runs for
-  each. Timed: ``WorkerScrape`` (``ServerDirectory.tables()``, the ``LeanProducer`` over the
-  merged tables, the server's resource) and ``pipeline.exposition.render``, as /metrics does.
+  each. Timed: ``WorkerScrape`` (``ServerDirectory.tables()``, the server's resource) and
+  ``pipeline.exposition.render`` of the merged tables' series, as /metrics does.
 - **prometheus_client**: the same histogram (same bounds and labels, 3 observations per
   series) written by N workers into ``PROMETHEUS_MULTIPROC_DIR`` (one ``histogram_<id>.db``
   each; set before import, as it requires), then ``MultiProcessCollector`` +
@@ -111,7 +111,6 @@ class OursDriver:
 
     def _server(self, name: str, live: int, exited: int) -> tuple[Any, Any, int]:
         from opentelemetry.sdk.resources import Resource
-        from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
         from otelmetrics.core import shared
         from otelmetrics.pipeline.multiprocess import ServerDirectory, WorkerScrape
@@ -126,8 +125,7 @@ class OursDriver:
             path.unlink()
         self._fill(directory, live, exited)
         resource = Resource.create({"service.name": "bench-scrape"})
-        scope = InstrumentationScope("otelmetrics", "bench")
-        scrape = WorkerScrape(server, set, scope, time.time_ns(), lambda: resource)
+        scrape = WorkerScrape(server, set, lambda: resource)
         return server, scrape, live + exited
 
     def _fill(self, directory: Path, live: int, exited: int) -> None:
@@ -164,7 +162,8 @@ class OursDriver:
         body = b""
         for _ in range(reps):
             t0 = time.perf_counter()
-            body = render(scrape(None))
+            data, lean = scrape(None)
+            body = render(data, lean=lean)
             ms.append((time.perf_counter() - t0) * 1e3)
         t0 = time.perf_counter()
         server.tables()  # the read and sum alone, once
@@ -178,7 +177,8 @@ class OursDriver:
         self._folds += 1
         server, scrape, workers = self._server(f"fold{self._folds}", 16, EXITED)
         t0 = time.perf_counter()
-        body = render(scrape(None))
+        data, lean = scrape(None)
+        body = render(data, lean=lean)
         ms = (time.perf_counter() - t0) * 1e3
         left = len(list(server.directory.glob("*.arena")))
         shutil.rmtree(server.directory, ignore_errors=True)

@@ -139,11 +139,12 @@ def uninstrument_app(app: Starlette) -> None:
 
 def _metrics_endpoint(handle: MetricsHandle | None) -> Any:
     def metrics(request: Request) -> Response:
-        status, body, content_type = (handle or default_handle()).scrape(
+        answer = (handle or default_handle()).scrape(
             request.client.host if request.client else None,
             request.headers.get("authorization"),
             request.headers.get("accept"),
+            request.headers.get("accept-encoding"),
         )
-        return Response(body, status, media_type=content_type)
+        return Response(answer.body, answer.status, headers=dict(answer.headers()))
 
     return metrics

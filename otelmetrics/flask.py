@@ -158,12 +158,13 @@ def _metrics_view() -> Response:
     state = current_app.extensions.get(EXTENSION)
     if state is None:
         return Response(status=404)
-    status, body, content_type = state.resolve().scrape(
+    answer = state.resolve().scrape(
         request.remote_addr,
         request.headers.get("Authorization"),
         request.headers.get("Accept"),
+        request.headers.get("Accept-Encoding"),
     )
-    return Response(body, status, content_type=content_type)
+    return Response(answer.body, answer.status, headers=answer.headers())
 
 
 def _note_exception(sender: Flask, exception: BaseException, **_: Any) -> None:

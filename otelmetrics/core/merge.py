@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import json
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from time import sleep
 from typing import Any
 
 from otelmetrics.core.aggregators import ExplicitSnapshot
 from otelmetrics.core.shared import SEGMENT_BYTES, Arena, read_arena
-from otelmetrics.core.store import InstrumentSpec, arena_values
+from otelmetrics.core.store import SNAPSHOT_CHUNK, InstrumentSpec, arena_values
 
 __all__ = ["MergedTable", "merge_arenas", "write_merged"]
 
@@ -47,13 +48,25 @@ class MergedTable:
         return list(self._rows.values())
 
     def snapshot(self) -> list[tuple[dict[str, Any], tuple[Any, ...]]]:
+        return [(attributes, snapshots) for _, attributes, snapshots in self._keyed(self._rows)]
+
+    def keyed_chunks(self) -> Iterator[list[tuple[str, dict[str, Any], tuple[Any, ...]]]]:
+        """Each series' key, attributes and summed snapshot, ``SNAPSHOT_CHUNK`` at a time (as
+        ``SeriesTable``'s)."""
+        rows = list(self._rows.items())
+        for start in range(0, len(rows), SNAPSHOT_CHUNK):
+            yield self._keyed(dict(rows[start : start + SNAPSHOT_CHUNK]))
+
+    def _keyed(
+        self, rows: dict[str, tuple[dict[str, Any], list[float]]]
+    ) -> list[tuple[str, dict[str, Any], tuple[Any, ...]]]:
         spec = self.specs[0]
         if spec.kind != "histogram":
-            return [(attributes, (values[0],)) for attributes, values in self._rows.values()]
+            return [(key, attributes, (values[0],)) for key, (attributes, values) in rows.items()]
         at = len(spec.bounds) + 1
         return [
-            (attributes, (_histogram(spec.bounds, values, at),))
-            for attributes, values in self._rows.values()
+            (key, attributes, (_histogram(spec.bounds, values, at),))
+            for key, (attributes, values) in rows.items()
         ]
 
 
@@ -62,12 +75,23 @@ def _histogram(bounds: tuple[float, ...], values: list[float], at: int) -> Expli
     return ExplicitSnapshot(bounds, counts, values[at], int(values[at + 1]), None, None)
 
 
-def merge_arenas(live: Iterable[Path], exited: Iterable[Path]) -> list[MergedTable]:
-    """The instruments of every arena, summed (up-down counters: the ``live`` ones only)."""
+def merge_arenas(
+    live: Iterable[Path], exited: Iterable[Path], parsed: dict[str, list[Any]] | None = None
+) -> list[MergedTable]:
+    """The instruments of every arena, summed (up-down counters: the ``live`` ones only).
+
+    ``parsed``: each series key's JSON, parsed once and kept by the caller between scrapes (the
+    same text in every worker); dropped when it outnumbers the keys read more than twice. The
+    GIL is given up between chunks of entries, so requests wait for one chunk at most.
+    """
     tables: dict[str, MergedTable] = {}
-    parsed: dict[str, list[Any]] = {}  # each key's JSON parsed once per scrape, not per worker
+    parsed = {} if parsed is None else parsed
+    read = 0
     for path, alive in [*((path, True) for path in live), *((path, False) for path in exited)]:
         for raw, values in _entries(path):
+            read += 1
+            if not read % SNAPSHOT_CHUNK:
+                sleep(0)
             key = parsed.get(raw)
             if key is None:
                 key = parsed[raw] = json.loads(raw)
@@ -80,6 +104,8 @@ def merge_arenas(live: Iterable[Path], exited: Iterable[Path]) -> list[MergedTab
             if table is None or (not alive and table.specs[0].kind == "updowncounter"):
                 continue
             table.add(raw, rest[0], values)
+    if len(parsed) > 2 * read + 64:
+        parsed.clear()
     return list(tables.values())
 
 

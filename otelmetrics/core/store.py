@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -37,6 +37,7 @@ Aggregator = ExplicitBuckets | ExponentialBuckets | DualBuckets | Total
 Key = tuple[Any, ...]
 OVERFLOW_ATTRIBUTES = {"otel.metric.overflow": True}
 _OVERFLOW_KEY: Key = ("otel.metric.overflow",)
+SNAPSHOT_CHUNK = 64  # series copied per hold of the lock by keyed_chunks()
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,22 @@ class SeriesTable:
                 (self._attributes[key], tuple(agg.snapshot() for agg in aggs))
                 for key, aggs in self.series.items()
             ]
+
+    def keyed_chunks(self) -> Iterator[list[tuple[Key, dict[str, Any], tuple[Any, ...]]]]:
+        """:meth:`snapshot` with each series' key, ``SNAPSHOT_CHUNK`` series at a time, each
+        chunk copied under the lock when asked for: a reader that is done with one chunk
+        before it asks for the next keeps requests waiting for one chunk at most, and its
+        copies never pile up (nor into the garbage collector's oldest generation)."""
+        with self.lock:
+            items = list(self.series.items())
+            attributes = self._attributes
+        for start in range(0, len(items), SNAPSHOT_CHUNK):
+            with self.lock:
+                chunk = [
+                    (key, attributes[key], tuple([agg.snapshot() for agg in aggs]))
+                    for key, aggs in items[start : start + SNAPSHOT_CHUNK]
+                ]
+            yield chunk
 
     def reset(self, lock: threading.Lock | None = None) -> None:
         """Forget every series (after a fork: the child starts from zero).

@@ -26,7 +26,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from itertools import accumulate
-from typing import Any
+from typing import Any, Protocol
 
 from opentelemetry.sdk.metrics.export import (
     Gauge,
@@ -40,7 +40,21 @@ from opentelemetry.sdk.resources import Resource
 
 from otelmetrics.pipeline.naming import PROMOTED_RESOURCE_ATTRIBUTES, Kind, label_name, metric_name
 
-__all__ = ["OPENMETRICS", "TEXT", "content_type", "render"]
+__all__ = [
+    "OPENMETRICS",
+    "TEXT",
+    "Family",
+    "Lines",
+    "content_type",
+    "label_text",
+    "le_labels",
+    "number",
+    "point_labels",
+    "promoted_labels",
+    "render",
+    "render_chunks",
+    "target_info",
+]
 
 TEXT = "text/plain; version=0.0.4; charset=utf-8"
 OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"
@@ -50,15 +64,25 @@ _IDENTIFYING = frozenset({"service.name", "service.namespace", "service.instance
 Labels = dict[str, str]
 
 
-class _Family:
+class Lines(Protocol):
+    """Series rendered without ``MetricsData`` (the lean tables): added to the families by name."""
+
+    def add_to(self, families: dict[str, Family]) -> list[str]:
+        """Add the series' lines to ``families`` (a new family where none has the name); return
+        their resource's ``target_info`` samples (none when no line was added)."""
+        ...
+
+
+class Family:
     """One metric family: its type, help, and the sample lines of every resource."""
 
-    __slots__ = ("help", "kind", "lines")
+    __slots__ = ("chunks", "help", "kind", "lines")
 
     def __init__(self, kind: Kind, help_text: str | None) -> None:
         self.kind = kind
         self.help = help_text or ""
         self.lines: list[str] = []
+        self.chunks: list[bytes] = []  # lines already encoded (the lean series')
 
 
 def content_type(accept: str | None) -> str:
@@ -74,28 +98,41 @@ def content_type(accept: str | None) -> str:
     return TEXT
 
 
-def render(data: MetricsData | None, *, openmetrics: bool = False) -> bytes:
-    """The exposition of ``data``: Prometheus text 0.0.4, or OpenMetrics 1.0 (``# EOF``)."""
-    families: dict[str, _Family] = {}
-    info: list[str] = []
+def render(
+    data: MetricsData | None, *, openmetrics: bool = False, lean: Sequence[Lines] = ()
+) -> bytes:
+    """The exposition of ``data`` and of the ``lean`` series rendered straight from their tables
+    (:mod:`otelmetrics.pipeline.lean_exposition`): Prometheus text 0.0.4, or OpenMetrics 1.0
+    (``# EOF``). A family both hold is shown once, with the samples of each."""
+    return b"".join(render_chunks(data, openmetrics=openmetrics, lean=lean))
+
+
+def render_chunks(
+    data: MetricsData | None, *, openmetrics: bool = False, lean: Sequence[Lines] = ()
+) -> list[bytes]:
+    """:func:`render`'s text in pieces, in order (a compressor takes them without a join)."""
+    families: dict[str, Family] = {}
+    info: dict[str, None] = {}  # target_info samples, each once
     for group in data.resource_metrics if data is not None else ():
-        promoted = _promoted(group.resource)
+        promoted = promoted_labels(group.resource)
         metrics = [m for scope in group.scope_metrics for m in scope.metrics]
         added = [_add_metric(families, metric, promoted) for metric in metrics]
         if any(added):
-            info.extend(_target_info(group.resource))
-    out: list[str] = []
+            info.update(dict.fromkeys(target_info(group.resource)))
+    for extra in lean:
+        info.update(dict.fromkeys(extra.add_to(families)))
+    out: list[bytes] = []
     if info:
-        families[TARGET_INFO] = _Family("gauge", "Target metadata")
-        families[TARGET_INFO].lines = info
+        families[TARGET_INFO] = Family("gauge", "Target metadata")
+        families[TARGET_INFO].lines = list(info)
     for name, family in families.items():
         out.extend(_family_text(name, family, openmetrics))
     if openmetrics:
-        out.append("# EOF\n")
-    return "".join(out).encode()
+        out.append(b"# EOF\n")
+    return out
 
 
-def _add_metric(families: dict[str, _Family], metric: Metric, promoted: Labels) -> bool:
+def _add_metric(families: dict[str, Family], metric: Metric, promoted: Labels) -> bool:
     """Add ``metric``'s samples to its family; False when it has none (or no text form)."""
     data = metric.data
     kind = _kind(data)
@@ -104,7 +141,7 @@ def _add_metric(families: dict[str, _Family], metric: Metric, promoted: Labels) 
     name = metric_name(metric.name, metric.unit or "", kind)
     if not name or name == TARGET_INFO:
         return False  # a name the receiver rejects, or one that is not a metric's
-    family = families.get(name) or families.setdefault(name, _Family(kind, metric.description))
+    family = families.get(name) or families.setdefault(name, Family(kind, metric.description))
     if family.kind != kind:
         return False  # the receiver would mix two types under one name; text cannot
     if isinstance(data, Histogram):
@@ -112,8 +149,8 @@ def _add_metric(families: dict[str, _Family], metric: Metric, promoted: Labels) 
             family.lines.extend(_histogram_lines(name, histogram, promoted))
     elif isinstance(data, Sum | Gauge):
         for point in data.data_points:
-            labels = _label_text(_point_labels(point.attributes, promoted))
-            family.lines.append(f"{name}{labels} {_number(point.value)}\n")
+            labels = label_text(point_labels(point.attributes, promoted))
+            family.lines.append(f"{name}{labels} {number(point.value)}\n")
     return True
 
 
@@ -129,24 +166,24 @@ def _kind(data: Any) -> Kind | None:
 
 def _histogram_lines(name: str, point: HistogramDataPoint, promoted: Labels) -> list[str]:
     """Cumulative ``_bucket`` lines up to ``le="+Inf"``, then ``_count`` and ``_sum``."""
-    base = _label_text(_point_labels(point.attributes, promoted))
+    base = label_text(point_labels(point.attributes, promoted))
     prefix = f"{name}_bucket{base[:-1]}," if base else f"{name}_bucket{{"
     bounds = tuple(point.explicit_bounds)[: len(point.bucket_counts)]  # the receiver's bound
     counts = [*accumulate(point.bucket_counts[: len(bounds)]), point.count]
-    labels = _le_labels(bounds)
+    labels = le_labels(bounds)
     lines = [f"{prefix}{le}{count}.0\n" for le, count in zip(labels, counts, strict=True)]
     lines.append(f"{name}_count{base} {point.count}.0\n")
-    lines.append(f"{name}_sum{base} {_number(point.sum)}\n")
+    lines.append(f"{name}_sum{base} {number(point.sum)}\n")
     return lines
 
 
 @lru_cache(maxsize=256)
-def _le_labels(bounds: tuple[float, ...]) -> tuple[str, ...]:
+def le_labels(bounds: tuple[float, ...]) -> tuple[str, ...]:
     """``le="0.005"} `` ... ``le="+Inf"} ``: the end of each bucket line up to its value."""
-    return (*(f'le="{_number(bound)}"}} ' for bound in bounds), 'le="+Inf"} ')
+    return (*(f'le="{number(bound)}"}} ' for bound in bounds), 'le="+Inf"} ')
 
 
-def _promoted(resource: Resource) -> Labels:
+def promoted_labels(resource: Resource) -> Labels:
     """The promoted resource attributes of ``resource`` as labels."""
     attributes = resource.attributes
     return _labels(
@@ -154,16 +191,16 @@ def _promoted(resource: Resource) -> Labels:
     )
 
 
-def _target_info(resource: Resource) -> list[str]:
+def target_info(resource: Resource) -> list[str]:
     """One ``target_info`` sample with every resource attribute, as the receiver writes it
     (none when the resource has only identifying attributes)."""
     attributes = resource.attributes
     if not set(attributes) - _IDENTIFYING:
         return []
-    return [f"{TARGET_INFO}{_label_text(_labels(sorted(attributes.items())))} 1\n"]
+    return [f"{TARGET_INFO}{label_text(_labels(sorted(attributes.items())))} 1\n"]
 
 
-def _point_labels(attributes: Mapping[str, Any] | None, promoted: Labels) -> Labels:
+def point_labels(attributes: Mapping[str, Any] | None, promoted: Labels) -> Labels:
     labels = _labels(sorted(attributes.items())) if attributes else {}
     for name, value in promoted.items():
         labels.setdefault(name, value)
@@ -196,7 +233,7 @@ def _value_text(value: Any) -> str:
     return str(value)
 
 
-def _label_text(labels: Labels) -> str:
+def label_text(labels: Labels) -> str:
     if not labels:
         return ""
     return "{" + ",".join(f'{name}="{_escape(value)}"' for name, value in labels.items()) + "}"
@@ -208,7 +245,7 @@ def _escape(value: str) -> str:
     return value
 
 
-def _number(value: float) -> str:
+def number(value: float) -> str:
     """A sample value or bucket bound as Go parses it (``1.0``, ``0.005``, ``+Inf``, ``NaN``)."""
     if isinstance(value, int):
         return f"{value}.0"
@@ -217,7 +254,7 @@ def _number(value: float) -> str:
     return "NaN" if math.isnan(value) else repr(value)
 
 
-def _family_text(name: str, family: _Family, openmetrics: bool) -> list[str]:
+def _family_text(name: str, family: Family, openmetrics: bool) -> list[bytes]:
     """The family's HELP and TYPE lines, then its samples. OpenMetrics names a counter's family
     without ``_total`` and escapes quotes in HELP; the 0.0.4 format keeps the sample name."""
     kind = "gauge" if family.kind == "updowncounter" else family.kind
@@ -226,5 +263,7 @@ def _family_text(name: str, family: _Family, openmetrics: bool) -> list[str]:
         help_text = help_text.replace('"', '\\"')
         if kind == "counter":
             name = name.removesuffix("_total")
-        return [f"# TYPE {name} {kind}\n", f"# HELP {name} {help_text}\n", *family.lines]
-    return [f"# HELP {name} {help_text}\n", f"# TYPE {name} {kind}\n", *family.lines]
+        header = f"# TYPE {name} {kind}\n# HELP {name} {help_text}\n"
+    else:
+        header = f"# HELP {name} {help_text}\n# TYPE {name} {kind}\n"
+    return [(header + "".join(family.lines)).encode(), *family.chunks]

@@ -42,7 +42,7 @@ from otelmetrics.instruments.users import ActiveUsers
 from otelmetrics.instruments.websockets import WebsocketMetrics
 from otelmetrics.pipeline.multiprocess import Worker, join_as_worker
 from otelmetrics.pipeline.options import histogram_layout, stats_options, trading_options
-from otelmetrics.pipeline.prometheus import scrape, serve
+from otelmetrics.pipeline.prometheus import Answer, scrape, serve
 from otelmetrics.pipeline.readers import (
     ScrapeReader,
     console_reader,
@@ -177,10 +177,15 @@ class MetricsHandle:
         self._components.append(component)
 
     def scrape(
-        self, client: str | None, authorization: str | None, accept: str | None
-    ) -> tuple[int, bytes, str]:
-        """(status, body, content type) of a ``/metrics`` scrape by ``client``."""
-        return scrape(self.settings, self.prometheus_reader, client, authorization, accept)
+        self,
+        client: str | None,
+        authorization: str | None,
+        accept: str | None,
+        accept_encoding: str | None = None,
+    ) -> Answer:
+        """The response to a ``/metrics`` scrape by ``client``."""
+        reader = self.prometheus_reader
+        return scrape(self.settings, reader, client, authorization, accept, accept_encoding)
 
     def _tables(self) -> list[SeriesTable]:
         return [table for component in self._components for table in component.tables]
@@ -195,8 +200,8 @@ class MetricsHandle:
         )
         scope = InstrumentationScope(SCOPE_NAME, VERSION)
         for reader, (delta, exponential) in built:
-            producer = LeanProducer(
-                self._tables,
+            producer = LeanProducer(  # /metrics renders the tables itself (lean_exposition)
+                self._tables if reader is not self.prometheus_reader else lambda: (),
                 scope=scope,
                 start_ns=self.start_ns,
                 delta=delta,
@@ -217,7 +222,7 @@ class MetricsHandle:
         )
         for name in self.settings.resolved_exporters:
             if name == "prometheus":
-                self.prometheus_reader = prometheus_reader()
+                self.prometheus_reader = prometheus_reader(lambda: (self._tables(), self.resource))
                 built.append((self.prometheus_reader, (False, False)))
             elif name == "otlp":
                 otlp = periodic(otlp_exporter(self.settings), self.settings)
@@ -286,6 +291,5 @@ class MetricsHandle:
             reader,
             self.settings.multiproc_dir,
             lean_names=lambda: {spec.name for table in self._tables() for spec in table.specs},
-            start_ns=self.start_ns,
             resource=lambda: self.resource,
         )

@@ -28,21 +28,20 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import psutil
-from opentelemetry.sdk.metrics.export import MetricsData, ResourceMetrics, ScopeMetrics
+from opentelemetry.sdk.metrics.export import MetricsData, ScopeMetrics
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 import otelmetrics.pipeline.metrics_json as metrics_json
 from otelmetrics.core import shared
 from otelmetrics.core.forks import pre_fork_master
 from otelmetrics.core.merge import MergedTable, merge_arenas, write_merged
 from otelmetrics.core.once import LogOnce
-from otelmetrics.core.producer import LeanProducer
 from otelmetrics.insights.sampler import Sampler
-from otelmetrics.pipeline.readers import ScrapeReader
-from otelmetrics.pipeline.resource import SCOPE_NAME, VERSION
+from otelmetrics.pipeline.lean_exposition import LeanGroup, LeanText
+from otelmetrics.pipeline.readers import Scrape, ScrapeReader
 
 __all__ = ["ServerDirectory", "Worker", "WorkerScrape", "join_as_worker", "join_server"]
 
@@ -61,13 +60,14 @@ class ServerDirectory:
         self.master = master
         self.arena = shared.Arena(directory / f"{os.getpid()}.arena")
         shared.use(self.arena)
+        self._parsed: dict[str, list[Any]] = {}  # the arenas' keys, parsed on earlier scrapes
 
     def tables(self) -> list[MergedTable]:
         """Every worker's series, summed (the exited workers' too)."""
         self._fold_exited()
         with self._locked(fcntl.LOCK_SH):
             live, exited = self._arenas()
-            return merge_arenas(live, exited)
+            return merge_arenas(live, exited, self._parsed)
 
     def publish(self, data: MetricsData | None) -> None:
         """Leave this worker's gauges for the others' scrapes (written whole, then renamed)."""
@@ -175,23 +175,22 @@ class WorkerScrape:
     Args:
         server: This worker's place in the server's directory.
         lean_names: The names of the lean instruments (their series come from the arenas).
-        scope: The lean instruments' scope.
-        start_ns: When the server's series started (the merged points' start time).
         resource: This worker's resource, of which the server's is made.
+        own_lean: This worker's own lean series, shown alone if adding up the workers fails.
     """
 
     def __init__(
         self,
         server: ServerDirectory,
         lean_names: Callable[[], set[str]],
-        scope: InstrumentationScope,
-        start_ns: int,
         resource: Callable[[], Resource],
+        own_lean: Callable[[], tuple[LeanGroup, ...]] = tuple,
     ) -> None:
         self.server = server
         self._lean_names = lean_names
-        self._producer = LeanProducer(server.tables, scope=scope, start_ns=start_ns)
+        self._text = LeanText()  # the merged series' label texts, kept between scrapes
         self._resource = resource
+        self._own_lean = own_lean
         self._log_once = LogOnce(_logger, logging.ERROR, later=None)
 
     def own_gauges(self, data: MetricsData | None) -> MetricsData | None:
@@ -208,25 +207,23 @@ class WorkerScrape:
             ]
         )
 
-    def __call__(self, data: MetricsData | None) -> MetricsData | None:
+    def __call__(self, data: MetricsData | None) -> Scrape:
         """The server's data; this worker's alone (logged once) if the directory fails."""
         try:
             return self._combined(data)
         except Exception:  # never a 500 on a scrape: show what this worker has
             self._log_once("scrape", "otelmetrics: adding up the workers failed", exc_info=True)
-            return data
+            return Scrape(data, self._own_lean())
 
-    def _combined(self, data: MetricsData | None) -> MetricsData | None:
+    def _combined(self, data: MetricsData | None) -> Scrape:
         own = self.own_gauges(data)
         groups = list(own.resource_metrics) if own is not None else []
         for other in self.server.gauges():
             groups.extend(other.resource_metrics)
-        merged = self._producer.scope_metrics()
-        if merged is not None:
-            groups.insert(
-                0, ResourceMetrics(server_resource(self._resource(), self.server), [merged], "")
-            )
-        return MetricsData(groups) if groups else None
+        merged = self._text.group(
+            self.server.tables(), server_resource(self._resource(), self.server)
+        )
+        return Scrape(MetricsData(groups) if groups else None, (merged,))
 
 
 def server_resource(worker: Resource, server: ServerDirectory) -> Resource:
@@ -269,7 +266,6 @@ def join_as_worker(
     base: str | None,
     *,
     lean_names: Callable[[], set[str]],
-    start_ns: int,
     resource: Callable[[], Resource],
 ) -> Worker | None:
     """In a pre-fork server's worker, make ``reader``'s scrapes the server's; else None.
@@ -281,5 +277,4 @@ def join_as_worker(
     if master is None:
         return None
     server = join_server(master, base)
-    scope = InstrumentationScope(SCOPE_NAME, VERSION)
-    return Worker(server, reader, WorkerScrape(server, lean_names, scope, start_ns, resource))
+    return Worker(server, reader, WorkerScrape(server, lean_names, resource, reader.own_lean))

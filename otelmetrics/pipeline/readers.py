@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 from opentelemetry.sdk.metrics import (
     Counter,
@@ -34,7 +34,9 @@ from opentelemetry.sdk.metrics.view import (
     ExplicitBucketHistogramAggregation,
     ExponentialBucketHistogramAggregation,
 )
+from opentelemetry.sdk.resources import Resource
 
+from otelmetrics.pipeline.lean_exposition import KeyedTable, LeanGroup, LeanText
 from otelmetrics.settings import Settings
 
 _DELTA = AggregationTemporality.DELTA
@@ -119,14 +121,25 @@ def console_reader(settings: Settings) -> MetricReader:
     return periodic(ConsoleMetricExporter(out=sys.stdout), settings)  # today's stdout
 
 
+class Scrape(NamedTuple):
+    """What a scrape renders: the SDK's data, and the lean series read from their tables."""
+
+    data: MetricsData | None
+    lean: tuple[LeanGroup, ...] = ()
+
+
 class ScrapeReader(MetricReader):
     """A pull reader: :meth:`scrape` collects cumulative data now and returns it.
 
     Each handle has its own, so a scrape shows only that handle's data. Scrapes from several
-    threads take turns (one collection at a time); nothing is kept between them.
+    threads take turns (one collection at a time). The lean tables are not in what it
+    collects: ``lean`` gives them with their resource, rendered straight from the tables
+    (:mod:`otelmetrics.pipeline.lean_exposition`); their series' label texts are all that is
+    kept between scrapes.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, lean: Callable[[], tuple[Sequence[KeyedTable], Resource]] | None) -> None:
+        """``lean``: this process's lean tables and their resource, when a scrape asks."""
         super().__init__(
             preferred_temporality=dict.fromkeys(
                 (
@@ -143,14 +156,20 @@ class ScrapeReader(MetricReader):
         )
         self._lock = threading.Lock()
         self._collected: MetricsData | None = None
+        self.lean = lean
+        self._text = LeanText()  # their label texts, kept between scrapes
         # Under a pre-fork server: this worker's data in, the server's out (multiprocess.py).
-        self.combine: Callable[[MetricsData | None], MetricsData | None] | None = None
+        self.combine: Callable[[MetricsData | None], Scrape] | None = None
 
-    def scrape(self) -> MetricsData | None:
-        """What ``/metrics`` shows now, or None before any series exists."""
+    def scrape(self) -> Scrape:
+        """What ``/metrics`` shows now (nothing before any series exists)."""
         collected = self.collect_own()
         combine = self.combine
-        return collected if combine is None else combine(collected)
+        return Scrape(collected, self.own_lean()) if combine is None else combine(collected)
+
+    def own_lean(self) -> tuple[LeanGroup, ...]:
+        """This process's lean tables, as a scrape renders them."""
+        return () if self.lean is None else (self._text.group(*self.lean()),)
 
     def collect_own(self) -> MetricsData | None:
         """Everything this process's provider holds now."""
@@ -169,6 +188,9 @@ class ScrapeReader(MetricReader):
         pass
 
 
-def prometheus_reader() -> ScrapeReader:
-    """The reader behind ``/metrics`` and the own-port server."""
-    return ScrapeReader()
+def prometheus_reader(
+    lean: Callable[[], tuple[Sequence[KeyedTable], Resource]] | None = None,
+) -> ScrapeReader:
+    """The reader behind ``/metrics`` and the own-port server; ``lean`` gives the lean tables
+    and their resource (they are rendered from the tables, not collected)."""
+    return ScrapeReader(lean)

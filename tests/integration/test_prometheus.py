@@ -1,3 +1,4 @@
+import gzip
 import secrets
 import urllib.error
 import urllib.request
@@ -6,7 +7,7 @@ import pytest
 from flask import Flask
 
 import otelmetrics
-from otelmetrics.pipeline.prometheus import allowed
+from otelmetrics.pipeline.prometheus import accepts_gzip, allowed
 from otelmetrics.settings import Settings
 from tests.integration.processes import PYTHON, free_port, get, start, stop, wait_http
 
@@ -103,3 +104,51 @@ def test_a_server_bound_to_all_ipv6_addresses_serves_ipv4_loopback_without_a_tok
         assert get(f"http://[::1]:{port}/metrics") == 200
     finally:
         stop(server)
+
+
+def fetch(url, encoding):
+    request = urllib.request.Request(url, headers={"Accept-Encoding": encoding})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return response.headers.get("Content-Encoding"), response.read()
+
+
+def test_every_metrics_endpoint_gzips_when_the_scraper_accepts_it():
+    from fastapi import FastAPI
+    from starlette.testclient import TestClient
+
+    import otelmetrics.fastapi
+
+    handle = otelmetrics.configure(prometheus_port=0, prometheus_host="127.0.0.1", set_global=False)
+    flask_app = Flask("gzip")
+    flask_app.add_url_rule("/x", "x", lambda: "x")
+    otelmetrics.instrument(flask_app, handle=handle)
+    flask_client = flask_app.test_client()
+    flask_client.get("/x")
+    fastapi_client = TestClient(FastAPI(), client=("127.0.0.1", 5000))
+    otelmetrics.fastapi.instrument_app(fastapi_client.app, handle=handle)
+    url = f"http://127.0.0.1:{handle.prometheus_server.server_port}/metrics"
+    try:
+        plain = fetch(url, "identity")
+        assert plain[0] is None and b'http_route="/x"' in plain[1]
+        encoding, body = fetch(url, "br;q=1.0, gzip;q=0.5")
+        assert encoding == "gzip" and gzip.decompress(body) == plain[1]
+        assert fetch(url, "gzip;q=0")[0] is None
+        for answer in (
+            flask_client.get("/metrics", headers={"Accept-Encoding": "gzip"}),
+            fastapi_client.get("/metrics", headers={"Accept-Encoding": "gzip"}),
+        ):
+            assert answer.headers["Content-Encoding"] == "gzip"
+            assert answer.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+            text = answer.content if hasattr(answer, "content") else gzip.decompress(answer.data)
+            assert b'http_route="/x"' in text
+    finally:
+        handle.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("header", "accepted"),
+    [(None, False), ("gzip", True), ("deflate, GZIP", True), ("*", True), ("gzip;q=0", False)]
+    + [("gzip; q=0.0", False), ("identity", False), ("gzip;q=bad", True)],
+)
+def test_accepts_gzip(header, accepted):
+    assert accepts_gzip(header) is accepted
