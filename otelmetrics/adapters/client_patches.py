@@ -32,24 +32,34 @@ __all__ = ["PATCHES", "Patch"]
 Wrap = Callable[[Callable[..., Any], Resolve], Callable[..., Any]]
 
 
-def wrap_requests_send(original: Callable[..., Any], resolve: Resolve) -> Callable[..., Any]:
-    @functools.wraps(original)
-    def send(self: Any, request: Any, **kwargs: Any) -> Any:
-        metrics = resolve()
-        if metrics is None or suppressed():
-            return original(self, request, **kwargs)
-        call = metrics.start(request.method or "GET", *origin(request.url))
-        size = content_length(request.headers.get("Content-Length"))
-        try:
-            response = original(self, request, **kwargs)
-        except BaseException as exc:
-            finish(metrics, call, None, type(exc).__qualname__, (size, None))
-            raise
-        received = content_length(response.headers.get("Content-Length"))
-        finish(metrics, call, response.status_code, None, (size, received))
-        return response
+Describe = Callable[[Any], tuple[str, Origin]]  # a request -> its method and origin
 
-    return send
+
+def _send_wrapper(describe: Describe) -> Wrap:
+    """The wrapper factory of a synchronous ``send(request)`` whose request and response have
+    case-insensitive ``headers`` and the response a ``status_code`` (requests, httpx)."""
+
+    def wrap(original: Callable[..., Any], resolve: Resolve) -> Callable[..., Any]:
+        @functools.wraps(original)
+        def send(self: Any, request: Any, **kwargs: Any) -> Any:
+            metrics = resolve()
+            if metrics is None or suppressed():
+                return original(self, request, **kwargs)
+            method, where = describe(request)
+            call = metrics.start(method, *where)
+            size = content_length(request.headers.get("content-length"))
+            try:
+                response = original(self, request, **kwargs)
+            except BaseException as exc:
+                finish(metrics, call, None, type(exc).__qualname__, (size, None))
+                raise
+            received = content_length(response.headers.get("content-length"))
+            finish(metrics, call, response.status_code, None, (size, received))
+            return response
+
+        return send
+
+    return wrap
 
 
 def _httpx_origin(url: Any) -> Origin:
@@ -57,24 +67,8 @@ def _httpx_origin(url: Any) -> Origin:
     return (url.host or None, url.port or DEFAULT_PORTS.get(scheme), scheme)
 
 
-def wrap_httpx_send(original: Callable[..., Any], resolve: Resolve) -> Callable[..., Any]:
-    @functools.wraps(original)
-    def send(self: Any, request: Any, **kwargs: Any) -> Any:
-        metrics = resolve()
-        if metrics is None or suppressed():
-            return original(self, request, **kwargs)
-        call = metrics.start(request.method, *_httpx_origin(request.url))
-        size = content_length(request.headers.get("content-length"))
-        try:
-            response = original(self, request, **kwargs)
-        except BaseException as exc:
-            finish(metrics, call, None, type(exc).__qualname__, (size, None))
-            raise
-        received = content_length(response.headers.get("content-length"))
-        finish(metrics, call, response.status_code, None, (size, received))
-        return response
-
-    return send
+wrap_requests_send = _send_wrapper(lambda request: (request.method or "GET", origin(request.url)))
+wrap_httpx_send = _send_wrapper(lambda request: (request.method, _httpx_origin(request.url)))
 
 
 def wrap_httpx_async_send(original: Callable[..., Any], resolve: Resolve) -> Callable[..., Any]:
