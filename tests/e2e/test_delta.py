@@ -22,8 +22,6 @@ from tests.e2e.harness import (
     Prometheus,
     poll_until,
     start_app,
-    start_collector,
-    start_prometheus,
 )
 from tests.e2e.otlp import DELTA as DELTA_POINTS
 from tests.e2e.otlp import now_ns, post, sum_request
@@ -35,23 +33,26 @@ from tests.e2e.test_pipeline import (
     selector,
     wait_for_value,
 )
+from tests.e2e.test_topologies import start_gateway_topology
 
 DELTA = {"OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "delta"}
+
+
+def start_delta_app(
+    collector: Collector, workdir: Path, spawn: Callable[[Any], Any]
+) -> tuple[Any, str]:
+    """The e2e Flask app exporting with delta temporality to ``collector``, and its instance."""
+    instance = new_instance_id()
+    app = start_app(
+        workdir / "apps", collector, service_name="e2e-flask", instance_id=instance, extra_env=DELTA
+    )
+    return spawn(app), instance
 
 
 def test_delta_exports_arrive_in_prometheus_as_exact_cumulative_counts(
     collector: Collector, prometheus: Prometheus, workdir: Path, spawn: Callable[[Any], Any]
 ) -> None:
-    instance = new_instance_id()
-    app = spawn(
-        start_app(
-            workdir / "apps",
-            collector,
-            service_name="e2e-flask",
-            instance_id=instance,
-            extra_env=DELTA,
-        )
-    )
+    app, instance = start_delta_app(collector, workdir, spawn)
     count = f"sum({DURATION}_count{selector(instance, ITEMS_ROUTE)})"
     # Three bursts with export intervals (1 s) between them: three deltas to add up.
     sent = 0
@@ -72,16 +73,7 @@ def test_delta_exports_arrive_in_prometheus_as_exact_cumulative_counts(
 def test_delta_histograms_keep_exact_buckets(
     collector: Collector, prometheus: Prometheus, workdir: Path, spawn: Callable[[Any], Any]
 ) -> None:
-    instance = new_instance_id()
-    app = spawn(
-        start_app(
-            workdir / "apps",
-            collector,
-            service_name="e2e-flask",
-            instance_id=instance,
-            extra_env=DELTA,
-        )
-    )
+    app, instance = start_delta_app(collector, workdir, spawn)
     series = selector(instance, SLEEP_ROUTE)
     # Far from the bucket bounds (0.025, 0.075, 0.25, 0.5), as in test_pipeline.py; two rounds,
     # so the buckets of a later delta add to the earlier ones.
@@ -112,30 +104,7 @@ DELTAS = 4  # delta points per series, 1 s apart
 def test_behind_agents_the_gateways_add_each_streams_deltas_up(
     binaries: Binaries, workdir: Path, spawn: Callable[[Any], Any]
 ) -> None:
-    root = workdir / "delta-gateway"
-    prometheus: Prometheus = spawn(start_prometheus(binaries, root / "prometheus"))
-    gateways = [
-        spawn(
-            start_collector(
-                binaries,
-                root,
-                f"gateway-{n}",
-                configs=("otelcol-config.yaml", "gateway.yaml"),
-                prometheus=prometheus,
-            )
-        )
-        for n in (1, 2)
-    ]
-    endpoints = ", ".join(g.grpc_endpoint for g in gateways)
-    agent = spawn(
-        start_collector(
-            binaries,
-            root,
-            "agent",
-            configs=("otelcol-config.yaml", "gateway-agent.yaml"),
-            env={"OTELCOL_GATEWAY_ENDPOINTS": f"[{endpoints}]"},
-        )
-    )
+    prometheus, gateways, agent = start_gateway_topology(binaries, workdir / "delta-gateway", spawn)
     run = uuid.uuid4().hex[:8]
     metric = f"e2e_delta_points_{run}"
     instances = [f"delta-{run}-{i:02d}" for i in range(RESOURCES)]

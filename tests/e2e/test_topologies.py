@@ -13,6 +13,7 @@ from typing import Any
 
 from tests.e2e.harness import (
     Binaries,
+    Collector,
     Prometheus,
     poll_until,
     start_collector,
@@ -25,10 +26,11 @@ RESOURCES = 16  # SDK processes (service.instance.id); 2**-15 odds that all hash
 POINTS_PER_RESOURCE = 5  # cumulative points per series, one per request, 1s apart
 
 
-def test_gateway_topology_delivers_every_point_exactly_once(
-    binaries: Binaries, workdir: Path, spawn: Callable[[Any], Any]
-) -> None:
-    root = workdir / "gateway"
+def start_gateway_topology(
+    binaries: Binaries, root: Path, spawn: Callable[[Any], Any]
+) -> tuple[Prometheus, list[Collector], Collector]:
+    """Prometheus, two gateways pushing into it, and an agent balancing between them, each on the
+    shipped files; the agent comes last."""
     prometheus: Prometheus = spawn(start_prometheus(binaries, root / "prometheus"))
     gateways = [
         spawn(
@@ -52,6 +54,13 @@ def test_gateway_topology_delivers_every_point_exactly_once(
             env={"OTELCOL_GATEWAY_ENDPOINTS": f"[{endpoints}]"},
         )
     )
+    return prometheus, gateways, agent
+
+
+def test_gateway_topology_delivers_every_point_exactly_once(
+    binaries: Binaries, workdir: Path, spawn: Callable[[Any], Any]
+) -> None:
+    prometheus, gateways, agent = start_gateway_topology(binaries, workdir / "gateway", spawn)
     prometheus.set_targets("otel-collector", [c.metrics_target for c in (agent, *gateways)])
 
     run = uuid.uuid4().hex[:8]
