@@ -9,14 +9,8 @@ Under gunicorn the series are in the worker's arena and a scrape adds up the ser
 
 from __future__ import annotations
 
-import os
-import random
-
 from flask import Flask
-
-import otelmetrics
-
-SERIES = int(os.environ.get("SCRAPE_BENCH_SERIES", "10000"))
+from scrape_series_fill import instrument_with_series
 
 app = Flask(__name__)
 
@@ -26,23 +20,4 @@ def hello() -> str:
     return "hello"
 
 
-handle = otelmetrics.configure(
-    service_name="bench-scrape",
-    process_metrics=False,
-    cardinality_limit=SERIES + 100,
-    set_global=False,
-)
-otelmetrics.instrument(app, handle=handle)
-_rnd = random.Random(7)
-for _i in range(SERIES):
-    _started = handle.http.start("GET", "https")
-    handle.http.finish(
-        _started - _rnd.lognormvariate(-4.0, 1.2),
-        "GET",
-        f"/api/v1/resource{_i}/{{item_id}}",
-        200,
-        "https",
-        None,
-        None,
-        _rnd.randrange(64, 65536),
-    )
+instrument_with_series(app)
