@@ -21,7 +21,7 @@ from otelmetrics.api.source import MetricsSource
 from otelmetrics.core.forks import pre_fork_master
 from otelmetrics.insights.alerts import Alert, OpsFacts, evaluate
 from otelmetrics.insights.event_views import errors_view, security_view
-from otelmetrics.insights.feed import feed_event
+from otelmetrics.insights.feed import FeedEvent, feed_event
 from otelmetrics.insights.operations import AllView, DashboardData, Identity
 from otelmetrics.insights.status import StatusView, ops_facts, status_view
 from otelmetrics.insights.timings import SummaryView, summary_view, timings
@@ -72,7 +72,7 @@ def summary(source: MetricsSource) -> SummaryView:
     return summary_view(source.stats.summary(), source.trading.tables)
 
 
-def feed(source: MetricsSource) -> dict[str, Any]:
+def feed(source: MetricsSource) -> FeedEvent:
     """The SSE feed event (``kraken_metrics``) for the configured venue, pairs and breakers."""
     settings = source.settings
     return feed_event(

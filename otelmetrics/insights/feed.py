@@ -14,7 +14,7 @@ it each latency via :meth:`FeedLatency.add`. Per (venue, pair) it keeps a ring o
 covering the rolling window (``window_seconds``), each a :class:`~otelmetrics.core.window.Sketch`
 (values within 1 % of the exact ones). Only the configured pairs (``feed_pairs``) are kept, or, with
 none configured, the first ``max_series`` (venue, pair) seen; memory is bounded by that count, never
-by the message rate. :func:`feed_event` builds the event's payload.
+by the message rate. :func:`feed_event` builds the event's payload (a :class:`FeedEvent`).
 """
 
 from __future__ import annotations
@@ -24,18 +24,42 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypedDict
 
 from otelmetrics.core.forks import ForkGuard
 from otelmetrics.core.once import LogOnce
 from otelmetrics.core.window import SLOTS, Sketch
 
-__all__ = ["FeedLatency", "feed_event"]
+__all__ = ["FeedEvent", "FeedLatency", "FeedPercentiles", "feed_event"]
 
 _logger = logging.getLogger(__name__)
 
 MAX_SERIES = 100
 QUANTILES = (0.5, 0.95, 0.99)
+
+
+class FeedPercentiles(TypedDict):
+    """p50/p95/p99 (ms) of the feed latency over the window, and how many latencies."""
+
+    latency_p50_ms: float
+    latency_p95_ms: float
+    latency_p99_ms: float
+    count: int
+
+
+class FeedEvent(TypedDict):
+    """The ``kraken_metrics`` SSE event's payload (also ``/dashboard-data``'s ``feed``)."""
+
+    latency_p50_ms: float
+    latency_p95_ms: float
+    latency_p99_ms: float
+    circuit_breaker_trips: int
+    reconnect_count: int
+    trades_per_min: float
+    ws_status: str
+    timestamp: int  # epoch milliseconds
+    venue: str | None
+    pairs: dict[str, FeedPercentiles]  # pair (or "venue:pair") -> its percentiles
 
 
 class _Ring:
@@ -133,7 +157,7 @@ class FeedLatency:
 
     def percentiles(
         self, venue: str | None = None, pairs: Iterable[str] | None = None
-    ) -> dict[str, float | int]:
+    ) -> FeedPercentiles:
         """p50/p95/p99 (ms) and count over the window, merged over the matching rings.
 
         Args:
@@ -149,11 +173,11 @@ class FeedLatency:
                     ring.merge_into(merged, newest)
         return _summary(merged)
 
-    def by_pair(self, venue: str | None = None) -> dict[str, dict[str, dict[str, float | int]]]:
+    def by_pair(self, venue: str | None = None) -> dict[str, dict[str, FeedPercentiles]]:
         """venue -> pair -> its percentiles, for every kept pair (of ``venue``, when given)."""
         with self._lock:
             keys = [key for key in self._rings if venue is None or key[0] == venue]
-        found: dict[str, dict[str, dict[str, float | int]]] = {}
+        found: dict[str, dict[str, FeedPercentiles]] = {}
         for ring_venue, pair in keys:
             found.setdefault(ring_venue, {})[pair] = self.percentiles(ring_venue, (pair,))
         return found
@@ -170,7 +194,7 @@ def _ignore(seconds: float) -> None:
     """The ``add`` of a ring before its first slot (never called: the first add advances)."""
 
 
-def _summary(sketch: Sketch) -> dict[str, float | int]:
+def _summary(sketch: Sketch) -> FeedPercentiles:
     p50, p95, p99 = sketch.quantiles(QUANTILES)
     return {
         "latency_p50_ms": round(p50 * 1000, 3),
@@ -188,7 +212,7 @@ def feed_event(
     pairs: Iterable[str] | None,
     breakers: Iterable[str] | None,
     now: float,
-) -> dict[str, Any]:
+) -> FeedEvent:
     """The ``kraken_metrics`` payload (the crypto-ai-bot publisher's names) for one venue's feed.
 
     Args:
@@ -223,7 +247,7 @@ def feed_event(
         "ws_status": _status(feeds),
         "timestamp": int(now * 1000),
         "venue": venue,
-        "pairs": per_pair,  # pair -> its percentiles ("venue:pair" without a venue)
+        "pairs": per_pair,
     }
 
 

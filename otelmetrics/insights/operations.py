@@ -25,14 +25,16 @@ Percentages are 0..100; money is in ``settings.currency``; times are ISO-8601 UT
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import TypedDict
 
 from otelmetrics.insights.alerts import Alert
 from otelmetrics.insights.event_views import ErrorsView, SecurityView
+from otelmetrics.insights.feed import FeedEvent
 from otelmetrics.insights.statistics import Snapshot, Statistics
 from otelmetrics.insights.status import StatusView
 from otelmetrics.insights.timings import Timings
 from otelmetrics.insights.trading_view import TradingView
+from otelmetrics.instruments.performance import PerformanceView
 
 __all__ = ["AllView", "DashboardData", "Identity"]
 
@@ -67,8 +69,8 @@ class DashboardData(TypedDict):
     trading: TradingView
     errors: ErrorsView
     security: SecurityView
-    performance: dict[str, Any]
-    feed: dict[str, Any]
+    performance: PerformanceView
+    feed: FeedEvent
     service: Identity
 
 

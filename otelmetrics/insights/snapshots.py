@@ -41,7 +41,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from otelmetrics.core.once import LogOnce
 
@@ -51,6 +51,7 @@ except ImportError:  # Windows: no flock; rows are still single writes on O_APPE
     fcntl = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
+    from otelmetrics.insights.snapshot_row import SnapshotRow
     from otelmetrics.settings import Settings
 
 __all__ = ["COLUMNS", "SnapshotLog", "encode_row"]
@@ -164,8 +165,8 @@ class SnapshotLog:
 
     # -- writing --------------------------------------------------------------------------
 
-    def snapshot(self) -> dict[str, Any]:
-        """Append the provider's row now and return it.
+    def snapshot(self) -> SnapshotRow:
+        """Append the provider's row now and return it (its columns checked by :meth:`append`).
 
         Raises:
             RuntimeError: No provider was given.
@@ -176,7 +177,7 @@ class SnapshotLog:
             raise RuntimeError("SnapshotLog.snapshot() needs a provider; pass provider=...")
         row = dict(self.provider())
         self.append(row)
-        return row
+        return cast("SnapshotRow", row)
 
     def append(self, row: Mapping[str, Any]) -> None:
         """Append one whole row (and the header when the file is new or empty).

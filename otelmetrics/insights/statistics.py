@@ -29,6 +29,8 @@ __all__ = [
     "Gauges",
     "Health",
     "HealthCheck",
+    "RecentSample",
+    "SeriesPoint",
     "ServiceSnapshot",
     "Snapshot",
     "Statistics",
@@ -77,6 +79,33 @@ class Snapshot(TypedDict):
     websocket_connections: int
     total_requests: int
     total_errors: int
+
+
+class RecentSample(TypedDict):
+    """One 5-second sample of every statistic (a ``/history?resolution=5s`` entry): the
+    snapshot's fields, each number a float."""
+
+    timestamp: str
+    request_rate_rpm: float
+    error_rate_pct: float
+    server_error_rate_pct: float
+    latency_p50_ms: float
+    latency_p95_ms: float
+    latency_p99_ms: float
+    active_users: float
+    memory_usage_pct: float
+    memory_usage_mb: float
+    cpu_usage_pct: float
+    websocket_connections: float
+    total_requests: float
+    total_errors: float
+
+
+class SeriesPoint(TypedDict):
+    """One 5-second sample of one statistic (a ``/metric/{name}`` ``data`` entry)."""
+
+    timestamp: str
+    value: float
 
 
 class ServiceSnapshot(Snapshot):

@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable
 from importlib.metadata import version
 from time import perf_counter, time
-from typing import Any
+from typing import Any, cast
 
 from otelmetrics.core.forks import ForkGuard
 from otelmetrics.core.once import LogOnce
@@ -42,6 +42,8 @@ from otelmetrics.insights.statistics import (
     STATISTICS,
     Gauges,
     Health,
+    RecentSample,
+    SeriesPoint,
     ServiceSnapshot,
     Snapshot,
     Statistics,
@@ -131,13 +133,14 @@ class Stats:
         with self._lock:
             return [snapshot for at, snapshot in self._history if at >= since]
 
-    def recent(self, minutes: int) -> list[dict[str, Any]]:
+    def recent(self, minutes: int) -> list[RecentSample]:
         """The 5-second samples of the last ``minutes`` minutes (every statistic), oldest first."""
         self._ensure_sample()
         with self._lock:
             rows = self._samples.since(self._clock() - minutes * 60)
-        return [
-            {"timestamp": iso(at), **dict(zip(STATISTICS, row, strict=True))} for at, row in rows
+        return [  # a sample's values are in STATISTICS order: RecentSample's fields
+            cast(RecentSample, {"timestamp": iso(at), **dict(zip(STATISTICS, row, strict=True))})
+            for at, row in rows
         ]
 
     def statistics(self) -> Statistics:
@@ -179,7 +182,7 @@ class Stats:
         now = self._monotonic()
         return route_rows(self._http.read_routes(lambda routes: routes.views(now)))
 
-    def series(self, name: str, last_n: int) -> list[dict[str, Any]]:
+    def series(self, name: str, last_n: int) -> list[SeriesPoint]:
         """The last ``last_n`` 5-second samples of one statistic. KeyError for unknown names."""
         if name not in STATISTICS:
             raise KeyError(name)

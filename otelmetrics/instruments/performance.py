@@ -24,7 +24,7 @@ maps it to the reason, and it is logged once.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TypedDict
 
 from otelmetrics.instruments.resources import (
     RESOURCES,
@@ -34,7 +34,7 @@ from otelmetrics.instruments.resources import (
     Resources,
 )
 
-__all__ = ["FIELDS", "SAMPLE_SECONDS", "Performance"]
+__all__ = ["FIELDS", "SAMPLE_SECONDS", "Performance", "PerformanceView"]
 
 SAMPLE_SECONDS = 5.0
 FIELDS = (
@@ -59,6 +59,20 @@ _FIELDS_OF_READING: dict[str, tuple[str, ...]] = {
 }
 
 
+class PerformanceView(TypedDict):
+    """The ``/performance`` body: this process's resources now (None where unreadable)."""
+
+    cpu_percent: float | None
+    memory_percent: float | None
+    memory_used_mb: float | None
+    disk_usage_percent: float | None
+    active_threads: int | None
+    open_files: int | None
+    network_connections: int | None
+    timestamp: float  # epoch seconds of the reading
+    errors: dict[str, str]  # field -> why it is None
+
+
 class Performance:
     """The ``/performance`` body from readings at most ``interval`` seconds old; thread-safe.
 
@@ -75,15 +89,15 @@ class Performance:
         self.resources = resources
         self._cpu = CpuUtilization()
 
-    def view(self) -> dict[str, Any]:
+    def view(self) -> PerformanceView:
         """The latest reading as the view's JSON body (a new dict each call); never raises."""
         reading = self.resources.sample(self.interval, extras=True)
         return _body(reading, self._cpu(reading))
 
 
-def _body(reading: Reading, cpu: CpuShares | None) -> dict[str, Any]:
+def _body(reading: Reading, cpu: CpuShares | None) -> PerformanceView:
     rss, memory = reading.rss, reading.memory_utilization
-    values = {
+    return {
         "cpu_percent": None if cpu is None else round(min(100.0, cpu.total * 100), 2),
         "memory_percent": None if memory is None else round(memory * 100, 2),
         "memory_used_mb": None if rss is None else round(rss / 1048576, 1),
@@ -91,8 +105,9 @@ def _body(reading: Reading, cpu: CpuShares | None) -> dict[str, Any]:
         "active_threads": reading.threads,
         "open_files": reading.open_fds,
         "network_connections": reading.network_connections,
+        "timestamp": reading.wall,
+        "errors": _errors(reading.errors),
     }
-    return {**values, "timestamp": reading.wall, "errors": _errors(reading.errors)}
 
 
 def _errors(errors: Mapping[str, str]) -> dict[str, str]:

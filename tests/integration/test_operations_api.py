@@ -17,15 +17,23 @@ import pytest
 import otelmetrics
 from otelmetrics.insights.alerts import Alert
 from otelmetrics.insights.event_views import ErrorsView, SecurityView
+from otelmetrics.insights.feed import FeedEvent
 from otelmetrics.insights.operations import AllView, DashboardData
 from otelmetrics.insights.snapshot_row import SnapshotRow
 from otelmetrics.insights.snapshots import COLUMNS
-from otelmetrics.insights.statistics import Health, Snapshot, Statistics
+from otelmetrics.insights.statistics import (
+    Health,
+    RecentSample,
+    SeriesPoint,
+    Snapshot,
+    Statistics,
+)
 from otelmetrics.insights.stats import Stats
 from otelmetrics.insights.status import StatusView
 from otelmetrics.insights.timings import SummaryView
 from otelmetrics.insights.trading_view import TradingView
 from otelmetrics.instruments.performance import FIELDS as PERFORMANCE_FIELDS
+from otelmetrics.instruments.performance import PerformanceView
 from tests.integration.api_apps import (
     QUIET_RESOURCES,
     ApiClient,
@@ -431,6 +439,7 @@ TYPED_VIEWS = [
     ("GET", "dashboard-data", DashboardData, None),
     ("GET", "all", AllView, None),
     ("GET", "summary", SummaryView, None),
+    ("GET", "performance", PerformanceView, "performance"),
     ("GET", "current", Snapshot, "metrics"),
     ("GET", "statistics", Statistics, "statistics"),
     ("POST", "snapshot", SnapshotRow, "snapshot"),
@@ -463,6 +472,20 @@ def test_every_body_has_its_types_keys_in_order(make_handle, framework, tokens):
     health = client.get("health").json()
     assert list(health)[:2] == ["success", "version"] and list(health)[-1] == "timestamp"
     assert_shape({k: health[k] for k in list(health)[2:-1]}, Health, "health")
+
+
+def test_every_sample_has_its_types_keys_in_order(make_handle, framework, tokens):
+    handle = make_handle()
+    handle.stats.stop()
+    handle.stats.tick()
+    client = ApiClient(framework, make_app(framework, handle))
+    recent = client.get("history?resolution=5s", tokens.read).json()["history"]
+    series = client.get("metric/total_requests", tokens.read).json()["data"]
+    assert recent and series
+    for sample in recent:
+        assert_shape(sample, RecentSample, "history?resolution=5s")
+    for point in series:
+        assert_shape(point, SeriesPoint, "metric/total_requests")
 
 
 # -- instrument() forwards the API options -------------------------------------------------
@@ -541,6 +564,7 @@ def test_the_feed_event_carries_what_the_trading_calls_recorded(
     assert payload["ws_status"] == "connected"
     assert abs(payload["timestamp"] - time.time() * 1000) < 60_000
     assert payload["venue"] == "kraken" and payload["pairs"]["BTC-USD"]["count"] == 100
+    assert_shape(payload, FeedEvent, event_name)
 
 
 def test_the_feed_event_follows_new_feed_messages(make_handle, framework, tokens):

@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from otelmetrics.insights.feed import FeedLatency, feed_event
+from otelmetrics.insights.feed import FeedEvent, FeedLatency, FeedPercentiles, feed_event
 from tests.clock import Clock
 
 SEED_FIELDS = [
@@ -140,6 +140,8 @@ def test_the_payload_has_the_seed_fields_for_the_configured_venue(clock):
     assert payload["ws_status"] == "connected"
     assert payload["timestamp"] == 1_800_000_000_123
     assert set(payload["pairs"]) == {"BTC-USD"}
+    assert list(payload) == list(FeedEvent.__annotations__)  # the type lists the keys as sent
+    assert list(payload["pairs"]["BTC-USD"]) == list(FeedPercentiles.__annotations__)
 
 
 def test_without_a_venue_the_payload_sums_every_feed(clock):

@@ -13,7 +13,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from otelmetrics.instruments import process
-from otelmetrics.instruments.performance import FIELDS, Performance
+from otelmetrics.instruments.performance import FIELDS, Performance, PerformanceView
 from otelmetrics.instruments.resources import Resources
 from tests.clock import Clock
 
@@ -32,6 +32,7 @@ def make(clocks, **options):
 def test_every_field_is_read_from_this_process(clocks, tmp_path):
     view = make(clocks, disk_path=tmp_path).view()
     assert set(view) == {*FIELDS, "timestamp", "errors"}
+    assert list(view) == list(PerformanceView.__annotations__)  # the keys in the order sent
     assert view["errors"] == {}
     assert view["timestamp"] == 1_800_000_000.0
     assert 0.0 <= view["cpu_percent"] <= 100.0

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from otelmetrics.insights.snapshot_row import SnapshotRow
 from otelmetrics.insights.snapshots import COLUMNS, HEADER, SnapshotLog, encode_row
 from otelmetrics.settings import Settings
 
@@ -55,6 +56,10 @@ def test_the_header_is_seed_004s_and_written_once(tmp_path):
     assert ",".join(rows[1]) == "2026-11-21T12:00:00Z,1.5,100,1,1.0,10,1,90.0,1,0"
     assert rows[2][2] == "200" and rows[2][7] == "" and rows[2][8] == ""
     assert len(rows) == 3
+
+
+def test_the_row_type_lists_the_columns_in_order():
+    assert tuple(SnapshotRow.__annotations__) == COLUMNS
 
 
 def test_an_empty_existing_file_gets_the_header(tmp_path):

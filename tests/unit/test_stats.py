@@ -11,6 +11,7 @@ from dataclasses import replace
 import pytest
 
 from otelmetrics.core.encoding import to_json
+from otelmetrics.insights.statistics import RecentSample, SeriesPoint
 from otelmetrics.insights.stats import STATISTICS
 from tests.builders import make_stats
 from tests.clock import Clock
@@ -168,6 +169,10 @@ def test_series_and_summary_from_the_samples(stats, clock):
         clock.now += 5
     series = stats.series("total_requests", 2)
     assert [point["value"] for point in series] == [30.0, 60.0]
+    assert list(series[0]) == list(SeriesPoint.__annotations__)
+    recent = stats.recent(1)
+    assert [sample["total_requests"] for sample in recent] == [10.0, 30.0, 60.0]
+    assert list(recent[0]) == list(RecentSample.__annotations__) == ["timestamp", *STATISTICS]
     summary = stats.summary()
     assert set(summary) == set(STATISTICS)
     assert summary["total_requests"] == {
