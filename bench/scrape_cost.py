@@ -113,7 +113,8 @@ class OursDriver:
         from opentelemetry.sdk.resources import Resource
 
         from otelmetrics.core import shared
-        from otelmetrics.pipeline.multiprocess import ServerDirectory, WorkerScrape
+        from otelmetrics.pipeline.server_directory import ServerDirectory
+        from otelmetrics.pipeline.worker_scrape import WorkerScrape
 
         directory = self.root / name
         directory.mkdir()

@@ -8,12 +8,22 @@ second: an open-loop client process on CPU 0 (``CONNECTIONS`` keep-alive connect
 sending on its own schedule) records every request's start and latency. Rounds alternate two
 phases of ``--seconds`` each: **quiet** (no scrape) and **scraped** (a scrape loop in the client
 process asks /metrics with ``Accept-Encoding: gzip`` (``--encoding``), as Prometheus does,
-every ``--every`` s, recording each scrape's start and end). Reported, over every round:
+every ``--every`` s, recording each scrape's start and end; a process of its own, as
+Prometheus is, so reading a scrape's body never holds the senders' GIL). Reported, over every
+round:
 
 - p50 and p99 of the requests of the quiet phases;
 - p99 of the requests served while a scrape ran (their interval overlaps a scrape's), and the
   ratio to the quiet p99 (the target: within 10 %);
 - p99 of every request of the scraped phases, and the scrapes' median duration.
+
+``--floor`` scrapes ``/floor-metrics`` instead: the same gzipped body, rendered once and then
+only sent (``bench/apps/scrape_series_fill.py``), so the ratio left is what moving the body
+through the server and the client costs the requests, with no rendering at all.
+
+``--idle-burner`` runs a process on the server's core for the whole run, at ``SCHED_IDLE``,
+compressing in a loop: what CPU work at the lowest priority next to the server costs its
+requests (compare the quiet p99 with a run without it).
 
 ``--server gunicorn`` serves a Flask app on gunicorn (``-w 1 -k gthread --threads 4``,
 ``bench/apps/scrape_app_flask.py``) instead: a pre-fork server, whose scrape adds up the
@@ -26,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -43,6 +54,7 @@ SERIES = 10_000
 SERVER_CPU, CLIENT_CPU = "1", "0"
 ENCODING = "gzip"  # what the scrapes accept (--encoding)
 SERVER = "uvicorn"  # or gunicorn (--server)
+PATH = "/metrics"  # or /floor-metrics (--floor)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -73,7 +85,7 @@ def scraper(port: int, until: float, every: float, out: list[tuple[float, float]
     while due < until:
         time.sleep(max(0.0, due - time.perf_counter()))
         start = time.perf_counter()
-        connection.request("GET", "/metrics", headers=headers)
+        connection.request("GET", PATH, headers=headers)
         response = connection.getresponse()
         body = response.read()
         assert response.status == 200 and len(body) > 100_000, (response.status, len(body))
@@ -81,21 +93,34 @@ def scraper(port: int, until: float, every: float, out: list[tuple[float, float]
         due += every
 
 
+def _scrapes(port: int, until: float, every: float, out: Any) -> None:
+    """:func:`scraper` in its own process; its (start, end) pairs sent back through ``out``."""
+    found: list[tuple[float, float]] = []
+    scraper(port, until, every, found)
+    out.put(found)
+
+
 def phase(port: int, seconds: float, every: float | None) -> dict[str, Any]:
-    """One phase: the senders, and the scrape loop when ``every`` is given."""
-    until = time.perf_counter() + seconds
+    """One phase: the senders, and the scrape loop (another process) when ``every`` is given."""
+    until = time.perf_counter() + seconds  # CLOCK_MONOTONIC: the same in every process
     requests: list[tuple[float, float]] = []
     scrapes: list[tuple[float, float]] = []
+    context = multiprocessing.get_context("fork")  # before the senders' threads start
+    results = context.Queue()
+    loop = context.Process(target=_scrapes, args=(port, until, every, results))
+    if every is not None:
+        loop.start()
     threads = [
         threading.Thread(target=sender, args=(port, until, RATE / CONNECTIONS, requests))
         for _ in range(CONNECTIONS)
     ]
-    if every is not None:
-        threads.append(threading.Thread(target=scraper, args=(port, until, every, scrapes)))
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    if every is not None:
+        scrapes = results.get(timeout=120)
+        loop.join()
     during = [
         latency
         for start, latency in requests
@@ -132,12 +157,13 @@ def client(port: int, rounds: int, seconds: float, every: float) -> dict[str, An
     }
 
 
-def start_server(port: int) -> subprocess.Popen[bytes]:
+def start_server(port: int, settings: dict[str, str]) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "OTELMETRICS_"))}
     env.update(
         SCRAPE_BENCH_SERIES=str(SERIES),
         OTEL_METRICS_EXPORTER="prometheus",
         PYTHONPATH=os.pathsep.join([str(BENCH / "apps"), env.get("PYTHONPATH", "")]),
+        **settings,
     )
     if SERVER == "gunicorn":
         command = [sys.executable, "-m", "gunicorn", "-w", "1", "-k", "gthread", "--threads", "4"]
@@ -147,6 +173,20 @@ def start_server(port: int) -> subprocess.Popen[bytes]:
         command += ["--port", str(port), "--host", "127.0.0.1", "--log-level", "warning"]
     apps = str(BENCH / "apps")  # the working directory: not this checkout, first on sys.path
     return subprocess.Popen(["taskset", "-c", SERVER_CPU, *command], env=env, cwd=apps)
+
+
+BURNER = """
+import os, zlib
+os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+data = os.urandom(1 << 20) * 8
+while True:
+    zlib.compress(data, 1)
+"""
+
+
+def idle_burner() -> subprocess.Popen[bytes]:
+    """A process compressing in a loop on the server's core, at the lowest CPU priority."""
+    return subprocess.Popen(["taskset", "-c", SERVER_CPU, sys.executable, "-c", BURNER])
 
 
 def wait_ready(port: int, process: subprocess.Popen[bytes]) -> None:
@@ -173,14 +213,24 @@ def main() -> None:
     parser.add_argument("--out", help="the results file (default bench/results/<script>.json)")
     parser.add_argument("--encoding", default="gzip", help="the scrapes' Accept-Encoding")
     parser.add_argument("--server", choices=("uvicorn", "gunicorn"), default="uvicorn")
+    parser.add_argument("--floor", action="store_true", help="scrape the body rendered once")
+    parser.add_argument("--idle-burner", action="store_true", help="SCHED_IDLE work on its core")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE", help="a server setting"
+    )
     args = parser.parse_args()
-    global ENCODING, SERVER
+    settings = dict(item.split("=", 1) for item in args.set)
+    global ENCODING, SERVER, PATH
     ENCODING, SERVER = args.encoding, args.server
+    if args.floor:
+        PATH = "/floor-metrics"
+        settings["SCRAPE_BENCH_FLOOR"] = "1"
     rounds, seconds = (1, 5.0) if args.quick else (args.rounds, args.seconds)
     from http_bench import free_port
 
     port = free_port()
-    server = start_server(port)
+    server = start_server(port, settings)
+    burner = idle_burner() if args.idle_burner else None
     try:
         wait_ready(port, server)
         if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
@@ -190,11 +240,17 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait()
+        if burner is not None:
+            burner.kill()
+            burner.wait()
     result["ratio"] = result["during_p99_ms"] / result["quiet_p99_ms"]
     env = _common.environment()
     print(_common.describe(env))
     print(report(result, args.every))
     data = {"environment": env, "every_s": args.every, "encoding": ENCODING, "server": SERVER}
+    data["settings"] = settings
+    data["path"] = PATH
+    data["idle_burner"] = args.idle_burner
     data.update(result)
     out = _common.save("scrape_latency", data, args.out)
     print(f"wrote {Path(out)}")

@@ -9,8 +9,8 @@ The series come from ``scrape_series_fill.py``. ``GET /hello`` is the request un
 from __future__ import annotations
 
 from fastapi import FastAPI
-from fastapi.responses import PlainTextResponse
-from scrape_series_fill import instrument_with_series
+from fastapi.responses import PlainTextResponse, Response
+from scrape_series_fill import FLOOR, instrument_with_series, rendered_once
 
 app = FastAPI()
 
@@ -20,4 +20,10 @@ async def hello() -> PlainTextResponse:
     return PlainTextResponse("hello")
 
 
-instrument_with_series(app)
+handle = instrument_with_series(app)
+if FLOOR:
+    floor_body = rendered_once(handle)
+
+    @app.get("/floor-metrics")
+    def floor() -> Response:  # a thread, as a synchronous route: the first call renders
+        return Response(floor_body(), headers={"Content-Encoding": "gzip"})

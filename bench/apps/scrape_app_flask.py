@@ -9,8 +9,8 @@ Under gunicorn the series are in the worker's arena and a scrape adds up the ser
 
 from __future__ import annotations
 
-from flask import Flask
-from scrape_series_fill import instrument_with_series
+from flask import Flask, Response
+from scrape_series_fill import FLOOR, instrument_with_series, rendered_once
 
 app = Flask(__name__)
 
@@ -20,4 +20,10 @@ def hello() -> str:
     return "hello"
 
 
-instrument_with_series(app)
+handle = instrument_with_series(app)
+if FLOOR:
+    floor_body = rendered_once(handle)
+
+    @app.get("/floor-metrics")
+    def floor() -> Response:
+        return Response(floor_body(), headers={"Content-Encoding": "gzip"})

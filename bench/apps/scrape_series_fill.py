@@ -1,12 +1,17 @@
 """The route series the scrape apps hold before they serve (``scrape_app.py``, FastAPI on
 uvicorn; ``scrape_app_flask.py``, Flask on gunicorn): ``SCRAPE_BENCH_SERIES`` of them,
 recorded through the real recording calls (``HttpServerMetrics.start`` and ``finish``), one
-request per route, process metrics off, so a scrape holds the HTTP series only."""
+request per route, process metrics off, so a scrape holds the HTTP series only.
+
+With ``SCRAPE_BENCH_FLOOR=1`` the apps also serve ``GET /floor-metrics``: the same gzipped
+exposition, rendered on its first call and then sent as it is, so scraping it costs only
+moving the body (``bench/scrape_latency.py --floor``)."""
 
 from __future__ import annotations
 
 import os
 import random
+from collections.abc import Callable
 from typing import Any
 
 import otelmetrics
@@ -14,7 +19,10 @@ import otelmetrics
 SERIES = int(os.environ.get("SCRAPE_BENCH_SERIES", "10000"))
 
 
-def instrument_with_series(app: Any) -> None:
+FLOOR = bool(os.environ.get("SCRAPE_BENCH_FLOOR"))
+
+
+def instrument_with_series(app: Any) -> otelmetrics.MetricsHandle:
     """Instrument ``app`` on a handle of its own that already holds ``SERIES`` route series."""
     handle = otelmetrics.configure(
         service_name="bench-scrape",
@@ -36,3 +44,16 @@ def instrument_with_series(app: Any) -> None:
             None,
             rnd.randrange(64, 65536),
         )
+    return handle
+
+
+def rendered_once(handle: otelmetrics.MetricsHandle) -> Callable[[], bytes]:
+    """The gzipped exposition, rendered on the first call and kept."""
+    kept: list[bytes] = []
+
+    def body() -> bytes:
+        if not kept:
+            kept.append(handle.scrape("127.0.0.1", None, None, "gzip").body)
+        return kept[0]
+
+    return body

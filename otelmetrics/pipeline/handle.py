@@ -292,4 +292,5 @@ class MetricsHandle:
             self.settings.multiproc_dir,
             lean_names=lambda: {spec.name for table in self._tables() for spec in table.specs},
             resource=lambda: self.resource,
+            scrape_process=self.settings.scrape_process,
         )

@@ -106,6 +106,11 @@ def scrape(
     does): what both framework adapters and the own-port server serve."""
     if not allowed(settings, client, authorization):
         return Answer(*UNAUTHORIZED, "text/plain; charset=utf-8")
+    if reader is not None:  # a pre-fork server's scrape process renders it, if it has one
+        negotiated, zipped = content_type(accept), accepts_gzip(accept_encoding)
+        body = reader.rendered(negotiated == OPENMETRICS, zipped)
+        if body is not None:
+            return Answer(200, body, negotiated, "gzip" if zipped else None)
     status, chunks, negotiated = _render_chunks(reader, accept)
     if status == 200 and accepts_gzip(accept_encoding):
         return Answer(status, gzipped(chunks), negotiated, "gzip")

@@ -158,14 +158,21 @@ class ScrapeReader(MetricReader):
         self._collected: MetricsData | None = None
         self.lean = lean
         self._text = LeanText()  # their label texts, kept between scrapes
-        # Under a pre-fork server: this worker's data in, the server's out (multiprocess.py).
+        # Under a pre-fork server: this worker's data in, the server's out (multiprocess.py),
+        # and the server's body rendered by another process (None: render it here).
         self.combine: Callable[[MetricsData | None], Scrape] | None = None
+        self.elsewhere: Callable[[MetricsData | None, bool, bool], bytes | None] | None = None
 
     def scrape(self) -> Scrape:
         """What ``/metrics`` shows now (nothing before any series exists)."""
         collected = self.collect_own()
         combine = self.combine
         return Scrape(collected, self.own_lean()) if combine is None else combine(collected)
+
+    def rendered(self, openmetrics: bool, gzip: bool) -> bytes | None:
+        """The body another process rendered for this scrape, or None: render it here."""
+        elsewhere = self.elsewhere
+        return None if elsewhere is None else elsewhere(self.collect_own(), openmetrics, gzip)
 
     def own_lean(self) -> tuple[LeanGroup, ...]:
         """This process's lean tables, as a scrape renders them."""

@@ -152,6 +152,10 @@ class SettingsFields:
     # Where a pre-fork server's workers keep the series /metrics merges (default: a private
     # directory per server under the system's temp directory).
     multiproc_dir: str | None = field(default=None, metadata=env_var("OTELMETRICS_MULTIPROC_DIR"))
+    # Whether a pre-fork server's scrape process renders /metrics (else the answering worker).
+    scrape_process: bool = field(
+        default=True, metadata=env_var("OTELMETRICS_SCRAPE_PROCESS", parse=parse_bool)
+    )
     sse_max_streams: int = field(
         default=16, metadata=env_var("OTELMETRICS_SSE_MAX_STREAMS", parse=parse_int)
     )

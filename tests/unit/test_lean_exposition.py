@@ -33,7 +33,8 @@ from otelmetrics.instruments.http import ACTIVE, DURATION, DURATION_BOUNDS
 from otelmetrics.pipeline import prometheus
 from otelmetrics.pipeline.exposition import render
 from otelmetrics.pipeline.handle import MetricsHandle
-from otelmetrics.pipeline.multiprocess import ServerDirectory, WorkerScrape, server_resource
+from otelmetrics.pipeline.server_directory import ServerDirectory
+from otelmetrics.pipeline.worker_scrape import WorkerScrape, server_resource
 from otelmetrics.settings import Settings
 
 SCOPE = InstrumentationScope("otelmetrics", "test")
