@@ -5,10 +5,14 @@ request per route, process metrics off, so a scrape holds the HTTP series only.
 
 With ``SCRAPE_BENCH_FLOOR=1`` the apps also serve ``GET /floor-metrics``: the same gzipped
 exposition, rendered on its first call and then sent as it is, so scraping it costs only
-moving the body (``bench/scrape_latency.py --floor``)."""
+moving the body (``bench/scrape_latency.py --floor``). With ``SCRAPE_BENCH_GC_FREEZE=1`` the
+objects made until then (the app, the handle, the series) are moved out of the garbage
+collector's sight (``gc.freeze()``), as an app may do after its startup, so a full collection
+no longer walks them (``--set SCRAPE_BENCH_GC_FREEZE=1``)."""
 
 from __future__ import annotations
 
+import gc
 import os
 import random
 from collections.abc import Callable
@@ -44,6 +48,9 @@ def instrument_with_series(app: Any) -> otelmetrics.MetricsHandle:
             None,
             rnd.randrange(64, 65536),
         )
+    if os.environ.get("SCRAPE_BENCH_GC_FREEZE"):
+        gc.collect()
+        gc.freeze()
     return handle
 
 
