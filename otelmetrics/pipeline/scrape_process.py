@@ -34,6 +34,7 @@ SOCKET = "scrape.sock"
 OK, FAILED = 0, 1
 START_SECONDS = 10.0  # for a new process to import and listen
 ANSWER_SECONDS = 5.0  # for an answer, then the worker renders itself (Prometheus waits 10 s)
+RETRY_SECONDS = 60.0  # after a process that would not start, before this worker tries again
 MAX_FRAME = 1 << 31
 _FRAME = struct.Struct("!BQ")
 _children: list[subprocess.Popen[bytes]] = []  # started here; reaped once they exit
@@ -61,6 +62,7 @@ class ScrapeProcess:
         self.directory = directory
         self.socket_path = directory / SOCKET
         self.answer_seconds = answer_seconds
+        self._retry_at = 0.0  # no new process before (after one that would not listen)
 
     def render(self, request: ScrapeRequest, own: bytes) -> bytes:
         """The rendered body for ``request``; ``own``: the worker's gauges (may be empty).
@@ -88,6 +90,8 @@ class ScrapeProcess:
             return self._start()
 
     def _start(self) -> socket.socket:
+        if time.monotonic() < self._retry_at:
+            raise OSError(f"the scrape process would not start; next try in {RETRY_SECONDS:g} s")
         _children[:] = [child for child in _children if child.poll() is None]  # reaped
         self.socket_path.unlink(missing_ok=True)
         started = subprocess.Popen(
@@ -99,12 +103,12 @@ class ScrapeProcess:
         )
         _children.append(started)
         deadline = time.monotonic() + START_SECONDS
-        while True:
+        while started.poll() is None and time.monotonic() < deadline:
             with contextlib.suppress(OSError):
                 return _connected(self.socket_path)
-            if started.poll() is not None or time.monotonic() > deadline:
-                raise OSError(f"the scrape process did not listen on {self.socket_path}")
             time.sleep(0.02)
+        self._retry_at = time.monotonic() + RETRY_SECONDS
+        raise OSError(f"the scrape process did not listen on {self.socket_path}")
 
 
 def _connected(path: Path) -> socket.socket:

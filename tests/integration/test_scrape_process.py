@@ -29,7 +29,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from otelmetrics.core import shared
 from otelmetrics.pipeline.exposition import render
-from otelmetrics.pipeline.scrape_process import ScrapeProcess
+from otelmetrics.pipeline.scrape_process import ScrapeProcess, ScrapeRequest
 from otelmetrics.pipeline.server_directory import ServerDirectory
 from otelmetrics.pipeline.worker_scrape import WorkerScrape
 from tests.integration.test_multiprocess import server, total
@@ -150,3 +150,17 @@ def test_one_per_server_under_gunicorn_gone_with_it(tmp_path, enabled):
     while any(process.is_running() for process in found) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(process.is_running() for process in found)
+
+
+def test_a_process_that_cannot_listen_is_not_started_again_on_every_scrape(tmp_path):
+    started = int(psutil.Process().create_time())
+    directory = tmp_path / ("d" * 110) / f"{os.getpid()}-{started}"  # too long for a socket
+    directory.mkdir(parents=True)
+    process = ScrapeProcess(directory)
+    request = ScrapeRequest(pid=1, openmetrics=False, gzip=False, resource={}, schema_url="")
+    with pytest.raises(OSError, match="did not listen"):
+        process.render(request, b"")
+    began = time.monotonic()
+    with pytest.raises(OSError, match="would not start"):
+        process.render(request, b"")
+    assert time.monotonic() - began < 0.5  # refused at once, no new process
