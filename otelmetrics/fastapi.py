@@ -144,6 +144,7 @@ def _metrics_endpoint(handle: MetricsHandle | None) -> Any:
             request.headers.get("authorization"),
             request.headers.get("accept"),
             request.headers.get("accept-encoding"),
+            request.headers.get("x-prometheus-scrape-timeout-seconds"),
         )
         return Response(answer.body, answer.status, headers=dict(answer.headers()))
 

@@ -163,6 +163,7 @@ def _metrics_view() -> Response:
         request.headers.get("Authorization"),
         request.headers.get("Accept"),
         request.headers.get("Accept-Encoding"),
+        request.headers.get("X-Prometheus-Scrape-Timeout-Seconds"),
     )
     return Response(answer.body, answer.status, headers=answer.headers())
 

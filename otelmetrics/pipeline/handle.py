@@ -182,10 +182,13 @@ class MetricsHandle:
         authorization: str | None,
         accept: str | None,
         accept_encoding: str | None = None,
+        scrape_timeout: str | None = None,
     ) -> Answer:
-        """The response to a ``/metrics`` scrape by ``client``."""
-        reader = self.prometheus_reader
-        return scrape(self.settings, reader, client, authorization, accept, accept_encoding)
+        """The response to a ``/metrics`` scrape by ``client`` (see :func:`prometheus.scrape`)."""
+        reader, timeout = self.prometheus_reader, scrape_timeout
+        return scrape(
+            self.settings, reader, client, authorization, accept, accept_encoding, timeout
+        )
 
     def _tables(self) -> list[SeriesTable]:
         return [table for component in self._components for table in component.tables]

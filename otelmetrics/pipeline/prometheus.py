@@ -25,6 +25,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from otelmetrics.pipeline.exposition import OPENMETRICS, content_type, render_chunks
 from otelmetrics.pipeline.readers import ScrapeReader
+from otelmetrics.pipeline.scrape_process import ANSWER_SECONDS
 from otelmetrics.settings import Settings
 
 _logger = logging.getLogger(__name__)
@@ -101,20 +102,34 @@ def scrape(
     authorization: str | None,
     accept: str | None,
     accept_encoding: str | None = None,
+    scrape_timeout: str | None = None,
 ) -> Answer:
     """Access check, then :func:`render`, gzipped when the scraper accepts it (Prometheus
-    does): what both framework adapters and the own-port server serve."""
+    does): what both framework adapters and the own-port server serve. ``scrape_timeout``:
+    Prometheus's ``X-Prometheus-Scrape-Timeout-Seconds``; a scrape process gets half of it."""
     if not allowed(settings, client, authorization):
         return Answer(*UNAUTHORIZED, "text/plain; charset=utf-8")
     if reader is not None:  # a pre-fork server's scrape process renders it, if it has one
         negotiated, zipped = content_type(accept), accepts_gzip(accept_encoding)
-        body = reader.rendered(negotiated == OPENMETRICS, zipped)
+        body = reader.rendered(negotiated == OPENMETRICS, zipped, process_wait(scrape_timeout))
         if body is not None:
             return Answer(200, body, negotiated, "gzip" if zipped else None)
     status, chunks, negotiated = _render_chunks(reader, accept)
     if status == 200 and accepts_gzip(accept_encoding):
         return Answer(status, gzipped(chunks), negotiated, "gzip")
     return Answer(status, b"".join(chunks), negotiated)
+
+
+def process_wait(scrape_timeout: str | None) -> float:
+    """How long a worker waits for its server's scrape process: half the scraper's timeout
+    (the other half is for rendering itself if it must), at most ``ANSWER_SECONDS``."""
+    try:
+        timeout = float(scrape_timeout or "nan")
+    except ValueError:
+        return ANSWER_SECONDS
+    if not 0 < timeout < float("inf"):
+        return ANSWER_SECONDS
+    return min(ANSWER_SECONDS, timeout / 2)
 
 
 def gzipped(chunks: Iterable[bytes]) -> bytes:
@@ -164,6 +179,7 @@ def wsgi_app(settings: Settings, reader: ScrapeReader) -> Callable[..., Iterable
             environ.get("HTTP_AUTHORIZATION"),
             environ.get("HTTP_ACCEPT"),
             environ.get("HTTP_ACCEPT_ENCODING"),
+            environ.get("HTTP_X_PROMETHEUS_SCRAPE_TIMEOUT_SECONDS"),
         )
         headers = [*answer.headers(), ("Content-Length", str(len(answer.body)))]
         start_response(f"{answer.status} {'OK' if answer.status == 200 else 'Error'}", headers)

@@ -161,7 +161,8 @@ class ScrapeReader(MetricReader):
         # Under a pre-fork server: this worker's data in, the server's out (multiprocess.py),
         # and the server's body rendered by another process (None: render it here).
         self.combine: Callable[[MetricsData | None], Scrape] | None = None
-        self.elsewhere: Callable[[MetricsData | None, bool, bool], bytes | None] | None = None
+        self.elsewhere: Callable[[MetricsData | None, bool, bool, float], bytes | None] | None
+        self.elsewhere = None
 
     def scrape(self) -> Scrape:
         """What ``/metrics`` shows now (nothing before any series exists)."""
@@ -169,10 +170,13 @@ class ScrapeReader(MetricReader):
         combine = self.combine
         return Scrape(collected, self.own_lean()) if combine is None else combine(collected)
 
-    def rendered(self, openmetrics: bool, gzip: bool) -> bytes | None:
-        """The body another process rendered for this scrape, or None: render it here."""
+    def rendered(self, openmetrics: bool, gzip: bool, wait: float) -> bytes | None:
+        """The body another process rendered for this scrape within ``wait`` seconds, or None:
+        render it here."""
         elsewhere = self.elsewhere
-        return None if elsewhere is None else elsewhere(self.collect_own(), openmetrics, gzip)
+        if elsewhere is None:
+            return None
+        return elsewhere(self.collect_own(), openmetrics, gzip, wait)
 
     def own_lean(self) -> tuple[LeanGroup, ...]:
         """This process's lean tables, as a scrape renders them."""

@@ -33,7 +33,7 @@ __all__ = ["FAILED", "OK", "SOCKET", "ScrapeProcess", "ScrapeRequest", "receive"
 SOCKET = "scrape.sock"
 OK, FAILED = 0, 1
 START_SECONDS = 10.0  # for a new process to import and listen
-ANSWER_SECONDS = 5.0  # for an answer, then the worker renders itself (Prometheus waits 10 s)
+ANSWER_SECONDS = 5.0  # at most, for an answer; then the worker renders itself
 RETRY_SECONDS = 60.0  # after a process that would not start, before this worker tries again
 MAX_FRAME = 1 << 31
 _FRAME = struct.Struct("!BQ")
@@ -55,24 +55,23 @@ class ScrapeProcess:
 
     Args:
         directory: The server's directory (:mod:`otelmetrics.pipeline.server_directory`).
-        answer_seconds: How long :meth:`render` waits for each part of the answer.
     """
 
-    def __init__(self, directory: Path, answer_seconds: float = ANSWER_SECONDS) -> None:
+    def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.socket_path = directory / SOCKET
-        self.answer_seconds = answer_seconds
         self._retry_at = 0.0  # no new process before (after one that would not listen)
 
-    def render(self, request: ScrapeRequest, own: bytes) -> bytes:
-        """The rendered body for ``request``; ``own``: the worker's gauges (may be empty).
+    def render(self, request: ScrapeRequest, own: bytes, wait: float = ANSWER_SECONDS) -> bytes:
+        """The rendered body for ``request``; ``own``: the worker's gauges (may be empty);
+        ``wait``: seconds for each part of the answer.
 
         Raises:
             OSError: The process cannot be reached or started, or did not answer in time.
             RuntimeError: It answered that rendering failed.
         """
         with self._connect() as connection:
-            connection.settimeout(self.answer_seconds)
+            connection.settimeout(wait)
             send(connection, OK, json.dumps(request).encode())
             send(connection, OK, own)
             kind, body = receive(connection)

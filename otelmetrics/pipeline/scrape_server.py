@@ -4,9 +4,9 @@
 answers a scrape (:class:`otelmetrics.pipeline.scrape_process.ScrapeProcess`), one per server.
 It runs at the lowest CPU priority (Linux's ``SCHED_IDLE``, else ``nice`` 19), so a busy
 core runs the workers' requests first and the scrape takes the time they leave; it never holds
-a worker's GIL. On a core that requests saturate, the worker stops waiting after 5 s and
-renders the scrape itself. It answers
-on ``DIRECTORY/scrape.sock``, one scrape at a time, with what the worker would have rendered
+a worker's GIL. On a core that requests saturate, the worker stops waiting after half the
+scraper's timeout (at most 5 s) and renders the scrape itself. It answers on
+``DIRECTORY/scrape.sock``, one scrape at a time, with what the worker would have rendered
 (:func:`otelmetrics.pipeline.worker_scrape.server_scrape`), gzipped when asked, keeping the
 series' label texts and the arenas' parsed keys between scrapes. It exits once the server is
 gone or after :data:`IDLE_SECONDS` without a scrape (the next scrape starts another).

@@ -83,9 +83,11 @@ class WorkerScrape:
         resource = server_resource(self._resource(), self.server)
         return server_scrape(self.server, self._text, self.own_gauges(data), resource)
 
-    def rendered(self, data: MetricsData | None, openmetrics: bool, gzip: bool) -> bytes | None:
-        """The server's exposition rendered by its scrape process, or None to render it here
-        (the process failed: logged once, and loudly again after it worked)."""
+    def rendered(
+        self, data: MetricsData | None, openmetrics: bool, gzip: bool, wait: float
+    ) -> bytes | None:
+        """The server's exposition rendered by its scrape process within ``wait`` seconds, or
+        None to render it here (the process failed: logged once, loudly again after it worked)."""
         if self.elsewhere is None:
             return None
         try:
@@ -98,7 +100,8 @@ class WorkerScrape:
                 resource=dict(resource.attributes),
                 schema_url=resource.schema_url,
             )
-            body = self.elsewhere.render(request, b"" if own is None else metrics_json.dumps(own))
+            raw = b"" if own is None else metrics_json.dumps(own)
+            body = self.elsewhere.render(request, raw, wait)
         except Exception:
             self._elsewhere_failed(
                 "render",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import logging
 import os
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from otelmetrics.core import shared
 from otelmetrics.pipeline.exposition import render
+from otelmetrics.pipeline.prometheus import process_wait
 from otelmetrics.pipeline.scrape_process import ScrapeProcess, ScrapeRequest
 from otelmetrics.pipeline.server_directory import ServerDirectory
 from otelmetrics.pipeline.worker_scrape import WorkerScrape
@@ -93,18 +95,18 @@ def test_the_process_renders_what_the_worker_would(directory, openmetrics):
     expected = render(data, openmetrics=openmetrics, lean=lean)
     assert b'process_cpu_utilization_ratio{cpu_mode="user"' in expected
     assert b"http_server_request_duration_seconds_count{" in expected
-    assert there.rendered(own_gauges(), openmetrics, False) == expected
-    assert gzip.decompress(there.rendered(own_gauges(), openmetrics, True) or b"") == expected
+    assert there.rendered(own_gauges(), openmetrics, False, 5) == expected
+    assert gzip.decompress(there.rendered(own_gauges(), openmetrics, True, 5) or b"") == expected
     assert shared.current() is None  # no arena of its own
 
 
 def test_it_runs_at_the_lowest_priority_and_is_started_again_when_killed(directory):
     there = scrapes(directory, True)
-    first = there.rendered(None, False, False)
+    first = there.rendered(None, False, False, 5)
     [process] = scrape_processes(directory)
     assert os.sched_getscheduler(process.pid) == os.SCHED_IDLE
     end([process])
-    assert there.rendered(None, False, False) == first
+    assert there.rendered(None, False, False, 5) == first
     [again] = scrape_processes(directory)
     assert again.pid != process.pid
 
@@ -114,8 +116,8 @@ def test_the_worker_renders_when_the_process_cannot_answer(directory, caplog):
     assert there.elsewhere is not None
     there.elsewhere.directory = directory / "gone"  # nowhere to start it
     with caplog.at_level(logging.DEBUG, "otelmetrics"):
-        assert there.rendered(None, False, False) is None
-        assert there.rendered(None, False, False) is None
+        assert there.rendered(None, False, False, 5) is None
+        assert there.rendered(None, False, False, 5) is None
     loud = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(loud) == 1 and "the scrape process failed" in loud[0].getMessage()
 
@@ -164,3 +166,63 @@ def test_a_process_that_cannot_listen_is_not_started_again_on_every_scrape(tmp_p
     with pytest.raises(OSError, match="would not start"):
         process.render(request, b"")
     assert time.monotonic() - began < 0.5  # refused at once, no new process
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [(None, 5.0), ("10", 5.0), ("3", 1.5), ("0.5", 0.25), ("x", 5.0), ("0", 5.0), ("-2", 5.0)]
+    + [("inf", 5.0), ("nan", 5.0)],
+)
+def test_a_worker_waits_for_the_process_half_the_scrapers_timeout(header, seconds):
+    assert process_wait(header) == seconds
+
+
+def test_a_process_that_does_not_answer_in_time_leaves_the_render_to_the_worker(directory):
+    hung = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    hung.bind(str(directory / "scrape.sock"))
+    hung.listen(4)  # accepts connections, never answers
+    try:
+        there = scrapes(directory, True)
+        began = time.monotonic()
+        assert there.rendered(None, False, False, 0.3) is None
+        assert time.monotonic() - began < 1.5
+        assert scrape_processes(directory) == []  # it did not start another over a live one
+    finally:
+        hung.close()
+
+
+@pytest.mark.parametrize("framework", ["flask", "fastapi"])
+def test_both_frameworks_hand_the_scrapers_timeout_to_the_scrape_process(framework):
+    import otelmetrics
+
+    handle = otelmetrics.configure(
+        exporters=("prometheus",), process_metrics=False, set_global=False
+    )
+    asked: list[float] = []
+
+    def elsewhere(data: object, openmetrics: bool, zipped: bool, wait: float) -> bytes:
+        asked.append(wait)
+        return gzip.compress(b"rendered elsewhere\n") if zipped else b"rendered elsewhere\n"
+
+    assert handle.prometheus_reader is not None
+    handle.prometheus_reader.elsewhere = elsewhere
+    headers = {"X-Prometheus-Scrape-Timeout-Seconds": "3"}
+    try:
+        if framework == "flask":
+            from flask import Flask
+
+            app = Flask(__name__)
+            otelmetrics.instrument(app, handle=handle)
+            body = app.test_client().get("/metrics", headers=headers).data
+        else:
+            from fastapi import FastAPI
+            from starlette.testclient import TestClient
+
+            api = FastAPI()
+            otelmetrics.instrument(api, handle=handle)
+            with TestClient(api, client=("127.0.0.1", 5000)) as client:
+                body = client.get("/metrics", headers=headers).content
+    finally:
+        handle.shutdown()
+    assert body == b"rendered elsewhere\n"
+    assert asked == [1.5]
