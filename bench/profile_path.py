@@ -43,7 +43,11 @@ from pathlib import Path
 from typing import Any
 
 import _common
-from _common import markdown, median, rotated
+from _common import BENCH, markdown, median, rotated
+
+sys.path.insert(0, str(BENCH / "apps"))  # the floor, shared with the HTTP bench's apps
+
+from floor import AsgiFloor, AsgiPass, WsgiFloor, WsgiPass  # noqa: E402
 
 ENV = {
     "OTEL_SERVICE_NAME": "bench-profile",
@@ -57,62 +61,6 @@ ASGI_START = {
     "headers": [(b"content-length", b"5"), (b"content-type", b"text/plain; charset=utf-8")],
 }
 ASGI_BODY = {"type": "http.response.body", "body": b"hello"}
-
-
-# -- the floor: what any request-timing middleware pays -------------------------------------
-
-
-class _Floor:
-    """Two clock reads and one locked add: the least a timing middleware can do."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.total = 0.0
-        self.count = 0
-
-    def add(self, seconds: float) -> None:
-        with self.lock:
-            self.total += seconds
-            self.count += 1
-
-
-class WsgiPass:
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        return self.app(environ, start_response)
-
-
-class WsgiFloor(WsgiPass):
-    def __init__(self, app: Any) -> None:
-        super().__init__(app)
-        self.floor = _Floor()
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        started = time.perf_counter()
-        body = self.app(environ, start_response)
-        self.floor.add(time.perf_counter() - started)
-        return body
-
-
-class AsgiPass:
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await self.app(scope, receive, send)
-
-
-class AsgiFloor(AsgiPass):
-    def __init__(self, app: Any) -> None:
-        super().__init__(app)
-        self.floor = _Floor()
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        started = time.perf_counter()
-        await self.app(scope, receive, send)
-        self.floor.add(time.perf_counter() - started)
 
 
 # -- the apps ------------------------------------------------------------------------------

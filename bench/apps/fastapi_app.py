@@ -2,8 +2,10 @@
 
     uvicorn fastapi_app:app --loop uvloop --http httptools --no-access-log
 
-Variants: ``bare``; ``otelmetrics`` (``otelmetrics.instrument(app)``, configured from the
-environment: in-app /metrics, plus OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set);
+Variants: ``bare``; ``floor`` (``AsgiFloor`` of ``floor.py``, the outermost user middleware:
+two clock reads and one locked add per request, what any timing middleware pays);
+``otelmetrics`` (``otelmetrics.instrument(app)``, configured from the environment: in-app
+/metrics, plus OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set);
 ``otelmetrics-native-off`` (the same on ``FastAPI(telemetry={"metrics": False})``: FastAPI
 0.165 records its own ``http.server.request.duration`` through the global MeterProvider
 once one is configured, which otelmetrics does); ``otel`` (FastAPIInstrumentor + an SDK
@@ -28,7 +30,7 @@ NATIVE_TELEMETRY = "telemetry" in inspect.signature(FastAPI).parameters
 # OpenTelemetry distro (see http_bench.py and inproc.py)
 LAUNCHED_VARIANTS = ("launcher", "distro")
 VARIANTS = (
-    ("bare", "otelmetrics", "otel", "prom")
+    ("bare", "floor", "otelmetrics", "otel", "prom")
     + (("otelmetrics-native-off",) if NATIVE_TELEMETRY else ())
     + LAUNCHED_VARIANTS
 )
@@ -49,7 +51,12 @@ def create_app(variant: str) -> FastAPI:
         raise SystemExit(
             f"unknown BENCH_VARIANT {variant!r}; use one of {VARIANTS + MULTIWORKER_VARIANTS}"
         )
-    if variant.startswith("otelmetrics"):
+    if variant == "floor":
+        from floor import AsgiFloor
+        from starlette.middleware import Middleware
+
+        app.user_middleware.insert(0, Middleware(AsgiFloor))
+    elif variant.startswith("otelmetrics"):
         import otelmetrics
 
         otelmetrics.instrument(app)

@@ -2,12 +2,14 @@
 
     gunicorn -w 1 -k gthread --threads 4 flask_app:app
 
-Variants: ``bare``; ``otelmetrics`` (``otelmetrics.instrument(app)``, configured from the
-environment: in-app /metrics, plus OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set); ``otel``
-(FlaskInstrumentor + an SDK MeterProvider exporting OTLP/HTTP); ``prom``
-(prometheus-flask-exporter defaults). Under ``gunicorn -w 2`` (``MULTIWORKER_VARIANTS``) also
-``prom-multiproc``: ``GunicornPrometheusMetrics(app)``, prometheus-flask-exporter's multiprocess
-mode, with ``PROMETHEUS_MULTIPROC_DIR`` set and the hooks of ``gunicorn_prom_multiproc.py``.
+Variants: ``bare``; ``floor`` (``WsgiFloor`` of ``floor.py`` around ``app.wsgi_app``: two clock
+reads and one locked add per request, what any timing middleware pays); ``otelmetrics``
+(``otelmetrics.instrument(app)``, configured from the environment: in-app /metrics, plus OTLP
+when OTEL_EXPORTER_OTLP_ENDPOINT is set); ``otel`` (FlaskInstrumentor + an SDK MeterProvider
+exporting OTLP/HTTP); ``prom`` (prometheus-flask-exporter defaults). Under ``gunicorn -w 2``
+(``MULTIWORKER_VARIANTS``) also ``prom-multiproc``: ``GunicornPrometheusMetrics(app)``,
+prometheus-flask-exporter's multiprocess mode, with ``PROMETHEUS_MULTIPROC_DIR`` set and the
+hooks of ``gunicorn_prom_multiproc.py``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from flask import Flask
 # ``otelmetrics-instrument``, ``distro`` under ``opentelemetry-instrument`` with the
 # OpenTelemetry distro (see http_bench.py and inproc.py)
 LAUNCHED_VARIANTS = ("launcher", "distro")
-VARIANTS = ("bare", "otelmetrics", "otel", "prom", *LAUNCHED_VARIANTS)
+VARIANTS = ("bare", "floor", "otelmetrics", "otel", "prom", *LAUNCHED_VARIANTS)
 MULTIWORKER_VARIANTS = ("bare", "otelmetrics", "prom-multiproc")
 
 
@@ -31,7 +33,11 @@ def create_app(variant: str) -> Flask:
     def hello() -> str:
         return "hello"
 
-    if variant == "otelmetrics":
+    if variant == "floor":
+        from floor import WsgiFloor
+
+        app.wsgi_app = WsgiFloor(app.wsgi_app)  # type: ignore[method-assign]
+    elif variant == "otelmetrics":
         import otelmetrics
 
         otelmetrics.instrument(app)
