@@ -79,7 +79,7 @@ from _common import (
 APPS = BENCH / "apps"
 SERVER_CPU, CLIENT_CPU = "1", "0"
 EXPORT_MS = 5000
-TARGETS = {"fastapi": 0.90, "flask": 0.97}
+TARGETS = {"fastapi": 0.93, "flask": 0.97}  # issue 17 (FastAPI was 0.90 before it)
 MULTIPROC = "prom-multiproc"  # the peers' multiprocess modes (--workers N only)
 UNCOUNTED = ("bare", "floor")  # no metrics to check: the reference and the floor
 SCRAPES = 4  # scrapes per server in the --workers check: whichever worker answers, exact
