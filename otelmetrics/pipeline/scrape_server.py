@@ -9,7 +9,8 @@ scraper's timeout (at most 5 s) and renders the scrape itself. It answers on
 ``DIRECTORY/scrape.sock``, one scrape at a time, with what the worker would have rendered
 (:func:`otelmetrics.pipeline.worker_scrape.server_scrape`), gzipped when asked, keeping the
 series' label texts and the arenas' parsed keys between scrapes. It exits once the server is
-gone or after :data:`IDLE_SECONDS` without a scrape (the next scrape starts another).
+gone (or its socket: the directory removed, a newer process in its place) or after
+:data:`IDLE_SECONDS` without a scrape (the next scrape starts another).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from opentelemetry.sdk.resources import Resource
@@ -69,9 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     lowest_priority()
     server = ServerDirectory(directory, int(directory.name.split("-")[0]), worker=False)
     text = LeanText()
-    with _listening(directory / SOCKET) as listener:
+    with _listening(directory / SOCKET) as (listener, still_ours):
         last = time.monotonic()
-        while server_alive(directory) and time.monotonic() - last < IDLE_SECONDS:
+        while still_ours() and server_alive(directory) and time.monotonic() - last < IDLE_SECONDS:
             try:
                 connection, _ = listener.accept()
             except TimeoutError:
@@ -99,22 +100,29 @@ def _answer(connection: socket.socket, server: ServerDirectory, text: LeanText) 
 
 
 @contextlib.contextmanager
-def _listening(path: Path) -> Iterator[socket.socket]:
-    """A Unix socket listening at ``path`` (replacing a dead process's), removed at the end
-    unless another process has since taken the path."""
+def _listening(path: Path) -> Iterator[tuple[socket.socket, Callable[[], bool]]]:
+    """A Unix socket listening at ``path`` (replacing a dead process's), and whether ``path``
+    is still this socket (not removed with its directory, not taken by a newer process);
+    removed at the end if it is."""
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     path.unlink(missing_ok=True)
     listener.bind(str(path))
     listener.listen(16)
     listener.settimeout(CHECK_SECONDS)
     bound = path.stat().st_ino
+
+    def still_ours() -> bool:
+        try:
+            return path.stat().st_ino == bound
+        except OSError:
+            return False
+
     try:
-        yield listener
+        yield listener, still_ours
     finally:
         listener.close()
-        with contextlib.suppress(OSError):
-            if path.stat().st_ino == bound:
-                path.unlink()
+        if still_ours():
+            path.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

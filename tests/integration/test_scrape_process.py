@@ -226,3 +226,11 @@ def test_both_frameworks_hand_the_scrapers_timeout_to_the_scrape_process(framewo
         handle.shutdown()
     assert body == b"rendered elsewhere\n"
     assert asked == [1.5]
+
+
+def test_it_ends_when_its_socket_is_removed_with_the_directory(directory):
+    there = scrapes(directory, True)
+    assert there.rendered(None, False, False, 5) is not None
+    [process] = scrape_processes(directory)
+    (directory / "scrape.sock").unlink()  # as when a later run removes the directory
+    process.wait(timeout=5)
