@@ -112,18 +112,13 @@ class OursDriver:
     def _server(self, name: str, live: int, exited: int) -> tuple[Any, Any, int]:
         from opentelemetry.sdk.resources import Resource
 
-        from otelmetrics.core import shared
         from otelmetrics.pipeline.server_directory import ServerDirectory
         from otelmetrics.pipeline.worker_scrape import WorkerScrape
 
         directory = self.root / name
         directory.mkdir()
-        server = ServerDirectory(directory, os.getpid())
-        # the scraping worker's own arena is one of the N below: drop the one made here
-        shared.use(None)
-        server.arena.close()
-        for path in directory.glob("*.arena"):
-            path.unlink()
+        # the scraping worker's own arena is one of the N below: a reader of the directory
+        server = ServerDirectory(directory, os.getpid(), worker=False)
         self._fill(directory, live, exited)
         resource = Resource.create({"service.name": "bench-scrape"})
         scrape = WorkerScrape(server, set, lambda: resource)

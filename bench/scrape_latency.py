@@ -105,10 +105,11 @@ def phase(port: int, seconds: float, every: float | None) -> dict[str, Any]:
     until = time.perf_counter() + seconds  # CLOCK_MONOTONIC: the same in every process
     requests: list[tuple[float, float]] = []
     scrapes: list[tuple[float, float]] = []
-    context = multiprocessing.get_context("fork")  # before the senders' threads start
-    results = context.Queue()
-    loop = context.Process(target=_scrapes, args=(port, until, every, results))
-    if every is not None:
+    results: Any = None
+    if every is not None:  # forked before the senders' threads start
+        context = multiprocessing.get_context("fork")
+        results = context.Queue()
+        loop = context.Process(target=_scrapes, args=(port, until, every, results))
         loop.start()
     threads = [
         threading.Thread(target=sender, args=(port, until, RATE / CONNECTIONS, requests))
@@ -118,8 +119,8 @@ def phase(port: int, seconds: float, every: float | None) -> dict[str, Any]:
         thread.start()
     for thread in threads:
         thread.join()
-    if every is not None:
-        scrapes = results.get(timeout=120)
+    if results is not None:
+        scrapes = results.get(timeout=120)  # a scrape loop that died fails the phase
         loop.join()
     during = [
         latency

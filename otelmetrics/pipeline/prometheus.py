@@ -63,17 +63,13 @@ def _is_loopback(client: str | None) -> bool:
 
 def render(reader: ScrapeReader | None, accept: str | None) -> tuple[int, bytes, str]:
     """(status, body, content type) for a scrape; OpenMetrics when the scraper asks for it."""
-    status, chunks, negotiated = _render_chunks(reader, accept)
-    return status, b"".join(chunks), negotiated
-
-
-def _render_chunks(reader: ScrapeReader | None, accept: str | None) -> tuple[int, list[bytes], str]:
     if reader is None:
         status, body = NOT_ENABLED
-        return status, [body], "text/plain; charset=utf-8"
+        return status, body, "text/plain; charset=utf-8"
     negotiated = content_type(accept)
     data, lean = reader.scrape()
-    return 200, render_chunks(data, openmetrics=negotiated == OPENMETRICS, lean=lean), negotiated
+    chunks = render_chunks(data, openmetrics=negotiated == OPENMETRICS, lean=lean)
+    return 200, b"".join(chunks), negotiated
 
 
 class Answer(NamedTuple):
@@ -104,20 +100,25 @@ def scrape(
     accept_encoding: str | None = None,
     scrape_timeout: str | None = None,
 ) -> Answer:
-    """Access check, then :func:`render`, gzipped when the scraper accepts it (Prometheus
-    does): what both framework adapters and the own-port server serve. ``scrape_timeout``:
-    Prometheus's ``X-Prometheus-Scrape-Timeout-Seconds``; a scrape process gets half of it."""
+    """Access check, then the exposition, gzipped when the scraper accepts it (Prometheus
+    does): what both framework adapters and the own-port server serve. A pre-fork server's
+    scrape process renders it when there is one, given half of ``scrape_timeout``
+    (Prometheus's ``X-Prometheus-Scrape-Timeout-Seconds``); else, or if it fails, this process."""
     if not allowed(settings, client, authorization):
         return Answer(*UNAUTHORIZED, "text/plain; charset=utf-8")
-    if reader is not None:  # a pre-fork server's scrape process renders it, if it has one
-        negotiated, zipped = content_type(accept), accepts_gzip(accept_encoding)
-        body = reader.rendered(negotiated == OPENMETRICS, zipped, process_wait(scrape_timeout))
-        if body is not None:
-            return Answer(200, body, negotiated, "gzip" if zipped else None)
-    status, chunks, negotiated = _render_chunks(reader, accept)
-    if status == 200 and accepts_gzip(accept_encoding):
-        return Answer(status, gzipped(chunks), negotiated, "gzip")
-    return Answer(status, b"".join(chunks), negotiated)
+    if reader is None:
+        return Answer(*NOT_ENABLED, "text/plain; charset=utf-8")
+    negotiated, zipped = content_type(accept), accepts_gzip(accept_encoding)
+    openmetrics = negotiated == OPENMETRICS
+    collected = reader.collect_own()  # once, whoever renders
+    elsewhere = reader.elsewhere
+    wait = process_wait(scrape_timeout)
+    body = elsewhere(collected, openmetrics, zipped, wait) if elsewhere else None
+    if body is None:
+        data, lean = reader.combined(collected)
+        chunks = render_chunks(data, openmetrics=openmetrics, lean=lean)
+        body = gzipped(chunks) if zipped else b"".join(chunks)
+    return Answer(200, body, negotiated, "gzip" if zipped else None)
 
 
 def process_wait(scrape_timeout: str | None) -> float:

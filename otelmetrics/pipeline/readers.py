@@ -128,6 +128,11 @@ class Scrape(NamedTuple):
     lean: tuple[LeanGroup, ...] = ()
 
 
+# A pre-fork server's scrape process: (this worker's data, openmetrics, gzip, seconds to wait)
+# to the server's rendered body, or None when it cannot (the worker renders it then).
+RenderElsewhere = Callable[[MetricsData | None, bool, bool, float], bytes | None]
+
+
 class ScrapeReader(MetricReader):
     """A pull reader: :meth:`scrape` collects cumulative data now and returns it.
 
@@ -161,22 +166,16 @@ class ScrapeReader(MetricReader):
         # Under a pre-fork server: this worker's data in, the server's out (multiprocess.py),
         # and the server's body rendered by another process (None: render it here).
         self.combine: Callable[[MetricsData | None], Scrape] | None = None
-        self.elsewhere: Callable[[MetricsData | None, bool, bool, float], bytes | None] | None
-        self.elsewhere = None
+        self.elsewhere: RenderElsewhere | None = None
 
     def scrape(self) -> Scrape:
         """What ``/metrics`` shows now (nothing before any series exists)."""
-        collected = self.collect_own()
+        return self.combined(self.collect_own())
+
+    def combined(self, collected: MetricsData | None) -> Scrape:
+        """What ``/metrics`` shows of ``collected`` (:meth:`collect_own`) with the lean series."""
         combine = self.combine
         return Scrape(collected, self.own_lean()) if combine is None else combine(collected)
-
-    def rendered(self, openmetrics: bool, gzip: bool, wait: float) -> bytes | None:
-        """The body another process rendered for this scrape within ``wait`` seconds, or None:
-        render it here."""
-        elsewhere = self.elsewhere
-        if elsewhere is None:
-            return None
-        return elsewhere(self.collect_own(), openmetrics, gzip, wait)
 
     def own_lean(self) -> tuple[LeanGroup, ...]:
         """This process's lean tables, as a scrape renders them."""

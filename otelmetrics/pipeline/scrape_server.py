@@ -32,7 +32,7 @@ from otelmetrics.pipeline.exposition import render_chunks
 from otelmetrics.pipeline.lean_exposition import LeanText
 from otelmetrics.pipeline.prometheus import gzipped
 from otelmetrics.pipeline.scrape_process import FAILED, OK, SOCKET, ScrapeRequest, receive, send
-from otelmetrics.pipeline.server_directory import ServerDirectory, server_alive
+from otelmetrics.pipeline.server_directory import ServerDirectory, server_alive, server_of
 from otelmetrics.pipeline.worker_scrape import server_scrape
 
 __all__ = ["IDLE_SECONDS", "lowest_priority", "main", "render"]
@@ -68,7 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(format="%(asctime)s %(name)s %(levelname)s %(message)s")
     directory = Path((sys.argv[1:] if argv is None else argv)[0])
     lowest_priority()
-    server = ServerDirectory(directory, int(directory.name.split("-")[0]), worker=False)
+    named = server_of(directory)
+    if named is None:
+        raise SystemExit(f"{directory}: not a server's directory (<master pid>-<its start>)")
+    server = ServerDirectory(directory, named[0], worker=False)
     text = LeanText()
     with _listening(directory / SOCKET) as (listener, still_ours):
         last = time.monotonic()

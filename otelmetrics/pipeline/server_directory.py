@@ -26,7 +26,7 @@ import otelmetrics.pipeline.metrics_json as metrics_json
 from otelmetrics.core import shared
 from otelmetrics.core.merge import MergedTable, merge_arenas, write_merged
 
-__all__ = ["ServerDirectory", "join_server", "server_alive"]
+__all__ = ["ServerDirectory", "join_server", "server_alive", "server_of"]
 
 EXITED_KEPT = 4  # exited workers' arenas read as they are; beyond, folded into one
 RETIRED = "retired.arena"
@@ -42,8 +42,7 @@ class ServerDirectory:
         self.directory = directory
         self.master = master
         if worker:
-            self.arena = shared.Arena(directory / f"{os.getpid()}.arena")
-            shared.use(self.arena)
+            shared.use(shared.Arena(directory / f"{os.getpid()}.arena"))
         self._parsed: dict[str, list[Any]] = {}  # the arenas' keys, parsed on earlier scrapes
 
     def tables(self) -> list[MergedTable]:
@@ -139,13 +138,19 @@ def join_server(master: int, base: str | None) -> ServerDirectory:
         ) from None
 
 
-def server_alive(directory: Path) -> bool:
-    """Whether the server whose directory this is (``<master pid>-<its start>``) still runs."""
+def server_of(directory: Path) -> tuple[int, int] | None:
+    """The (master pid, its start) a server's directory is named for; None for another name."""
     pid, _, started = directory.name.partition("-")
-    if not pid.isdigit() or not started.isdigit():
+    return (int(pid), int(started)) if pid.isdigit() and started.isdigit() else None
+
+
+def server_alive(directory: Path) -> bool:
+    """Whether the server whose directory this is still runs."""
+    named = server_of(directory)
+    if named is None:
         return False
     try:
-        return int(psutil.Process(int(pid)).create_time()) == int(started)
+        return int(psutil.Process(named[0]).create_time()) == named[1]
     except psutil.Error:
         return False
 
@@ -153,8 +158,7 @@ def server_alive(directory: Path) -> bool:
 def _remove_gone_servers(root: Path, keep: Path) -> None:
     """Remove the directories of servers that no longer run (a previous run, a crash)."""
     for directory in root.iterdir():
-        pid, _, started = directory.name.partition("-")
-        if directory == keep or not pid.isdigit() or not started.isdigit():
+        if directory == keep or server_of(directory) is None or server_alive(directory):
             continue
-        if not server_alive(directory) and time.time() - directory.stat().st_mtime > 1:
+        if time.time() - directory.stat().st_mtime > 1:
             shutil.rmtree(directory, ignore_errors=True)

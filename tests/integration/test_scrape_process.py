@@ -234,3 +234,28 @@ def test_it_ends_when_its_socket_is_removed_with_the_directory(directory):
     [process] = scrape_processes(directory)
     (directory / "scrape.sock").unlink()  # as when a later run removes the directory
     process.wait(timeout=5)
+
+
+def test_a_scrape_collects_once_when_the_worker_renders_after_the_process_failed():
+    import otelmetrics
+
+    handle = otelmetrics.configure(
+        exporters=("prometheus",), process_metrics=False, set_global=False
+    )
+    reader = handle.prometheus_reader
+    assert reader is not None
+    collected = reader.collect_own
+    calls: list[int] = []
+
+    def counted() -> MetricsData | None:
+        calls.append(1)
+        return collected()
+
+    reader.collect_own = counted  # type: ignore[method-assign]
+    reader.elsewhere = lambda *args: None  # the scrape process could not answer
+    try:
+        answer = handle.scrape("127.0.0.1", None, None)
+    finally:
+        handle.shutdown()
+    assert answer.status == 200 and b"target_info" in answer.body
+    assert calls == [1]

@@ -149,10 +149,7 @@ def test_label_texts_are_kept_and_stay_bounded(handle):
 def workers(tmp_path: Path) -> Iterator[tuple[ServerDirectory, list[int]]]:
     """A server directory of this process with two live workers' arenas and an exited one's."""
     children = [subprocess.Popen(["sleep", "60"]) for _ in range(2)]
-    server = ServerDirectory(tmp_path, os.getpid())
-    shared.use(None)
-    server.arena.close()
-    (tmp_path / f"{os.getpid()}.arena").unlink()
+    server = ServerDirectory(tmp_path, os.getpid(), worker=False)
     try:
         yield server, [child.pid for child in children] + [9_000_001]
     finally:
